@@ -1,0 +1,33 @@
+# The two commands of the README: `make serve` (set up, build, serve) and `make test`.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+
+.PHONY: setup build serve test lint bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+build: setup
+	$(BIN)/chainkg build
+
+serve: build
+	$(BIN)/chainkg query cq05-ic-top100-shandong-cities
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check server tests scripts
+
+bench: setup
+	$(BIN)/python scripts/benchmark_build.py
+
+clean:
+	rm -rf build .pytest_cache

@@ -1,0 +1,219 @@
+"""The command line: the one place that parses arguments. Errors are one line and exit 1."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .config import Config
+
+
+def _config(ctx: click.Context) -> Config:
+    return ctx.obj
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def _dataset(config: Config, quiet: bool = True):
+    from .pipeline import BuildError, build
+
+    try:
+        return build(config, progress=None if quiet else lambda m: click.echo(m, err=True)).dataset
+    except BuildError as e:
+        _fail(f"build failed:\n{e}")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Project folder holding ontology/, triples/, shapes/, queries/ (default: this checkout).")
+@click.option("--reasoner", type=click.Choice(["reasonable", "owlrl"]), default="reasonable", show_default=True,
+              help="OWL 2 RL engine.")
+@click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Cache folder for built datasets (default: ROOT/build).")
+@click.version_option(package_name="chainkg")
+@click.pass_context
+def main(ctx: click.Context, root: Path | None, reasoner: str, build_dir: Path | None) -> None:
+    """chainkg: a knowledge graph of Qingdao's industrial chains."""
+    kwargs = {"reasoner": reasoner, "build_dir": build_dir}
+    if root is not None:
+        kwargs["root"] = root.resolve()
+    ctx.obj = Config(**kwargs)
+
+
+@main.command()
+@click.option("--force", is_flag=True, help="Rebuild even when a cached dataset matches the inputs.")
+@click.pass_context
+def build(ctx: click.Context, force: bool) -> None:
+    """Load, validate, reason and freeze the dataset (cached by input hash)."""
+    from .pipeline import BuildError, ValidationFailed
+    from .pipeline import build as run_build
+
+    config = _config(ctx)
+    try:
+        result = run_build(config, force=force, progress=lambda m: click.echo(m))
+    except ValidationFailed as e:
+        click.echo(e.report.format(), err=True)
+        _fail(f"validation failed with {len(e.report.violations)} violation(s); nothing was saved")
+    except BuildError as e:
+        _fail(f"build failed: {e}")
+    for w in result.warnings:
+        click.echo(w.format(), err=True)
+    stats = result.dataset.meta.get("stats", {})
+    click.echo(f"version {result.dataset.version}: {stats.get('quads')} quads, "
+               f"{stats.get('claim_graphs')} claims, {stats.get('inferred_triples')} inferred triples"
+               f"{' (cached)' if result.cached else ''}")
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "turtle"]), default="text", show_default=True)
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
+@click.pass_context
+def validate(ctx: click.Context, fmt: str, lang: str) -> None:
+    """Validate the asserted data against shapes/ (exit 1 on any violation)."""
+    from .load import LoadError, load
+    from .validate import validate as run_validate
+
+    config = _config(ctx)
+    try:
+        report = run_validate(load(config), config)
+    except LoadError as e:
+        _fail(str(e))
+    if fmt == "turtle":
+        click.echo(report.results_graph.serialize(format="turtle"))
+    else:
+        click.echo(report.format(lang))
+    if not report.conforms:
+        sys.exit(1)
+
+
+def _print_rows(columns: list[str], rows: list[dict], output: str) -> None:
+    if output == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+    elif output == "csv":
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+        click.echo(buf.getvalue(), nl=False)
+    else:
+        widths = {c: min(60, max([len(c)] + [len(r.get(c, "")) for r in rows])) for c in columns}
+        click.echo("  ".join(c.ljust(widths[c]) for c in columns))
+        click.echo("  ".join("-" * widths[c] for c in columns))
+        for r in rows:
+            click.echo("  ".join(r.get(c, "")[:60].ljust(widths[c]) for c in columns))
+        click.echo(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+
+
+@main.command()
+@click.argument("query")
+@click.option("--param", "-p", multiple=True, metavar="NAME=VALUE", help="A saved-query parameter.")
+@click.option("--output", "-o", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--asserted", is_flag=True, help="Query asserted triples only (no inferred graph).")
+@click.pass_context
+def query(ctx: click.Context, query: str, param: tuple[str, ...], output: str, asserted: bool) -> None:
+    """Run QUERY: a saved query name (see queries/) or a SPARQL string."""
+    from .queries import ParameterError, QueryFileError, load_queries
+
+    config = _config(ctx)
+    try:
+        saved = load_queries(config.queries_dir)
+    except QueryFileError as e:
+        _fail(str(e))
+    values = {}
+    for p in param:
+        name, sep, value = p.partition("=")
+        if not sep:
+            _fail(f"--param wants NAME=VALUE, got {p!r}")
+        values[name] = value
+    if query in saved:
+        sq = saved[query]
+        try:
+            subs = sq.bindings(values)
+        except ParameterError as e:
+            _fail(str(e))
+        text = sq.sparql
+    else:
+        if values:
+            _fail(f"--param only applies to saved queries; no saved query named {query!r}")
+        if not any(k in query.upper() for k in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")):
+            _fail(f"no saved query named {query!r} (try: {', '.join(list(saved)[:5])} ...)")
+        text, subs = query, {}
+    ds = _dataset(config)
+    try:
+        result = ds.query(text, substitutions=subs, asserted_only=asserted)
+    except SyntaxError as e:
+        _fail(f"query syntax error: {e}")
+    if isinstance(result, bool):
+        click.echo("true" if result else "false")
+        return
+    if hasattr(result, "variables"):
+        columns = [v.value for v in result.variables]
+        rows = [{c: s[c].value for c in columns if s[c] is not None} for s in result]
+        _print_rows(columns, rows, output)
+        return
+    import pyoxigraph as ox
+
+    click.echo(ox.serialize(list(result), format=ox.RdfFormat.TURTLE).decode(), nl=False)
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["turtle", "ntriples", "jsonld", "rdfxml", "trig", "nquads", "all"]),
+              default="trig", show_default=True)
+@click.option("--graphs", type=click.Choice(["all", "asserted", "inferred"]), default="all", show_default=True)
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
+              help="File (one format) or folder (--format all); default: standard output.")
+@click.pass_context
+def export(ctx: click.Context, fmt: str, graphs: str, out: Path | None) -> None:
+    """Write the dataset in an RDF format (quad formats keep the named graphs)."""
+    from .export import FORMATS, export_all, serialize
+
+    ds = _dataset(_config(ctx))
+    if fmt == "all":
+        if out is None:
+            _fail("--format all needs --out FOLDER")
+        for p in export_all(ds, out, graphs):
+            click.echo(p)
+        return
+    data = serialize(ds, fmt, graphs)
+    if out is None:
+        sys.stdout.buffer.write(data)
+    else:
+        out.write_bytes(data)
+        click.echo(f"{out} ({FORMATS[fmt].media_type}, {len(data)} bytes)")
+
+
+@main.command()
+@click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_context
+def stats(ctx: click.Context, output: str) -> None:
+    """Triples per graph, entities per class, claims per source."""
+    ds = _dataset(_config(ctx))
+    s = ds.meta["stats"]
+    if output == "json":
+        click.echo(json.dumps({"version": ds.version, **s}, ensure_ascii=False, indent=1))
+        return
+    click.echo(f"version            {ds.version}")
+    click.echo(f"quads              {s['quads']}")
+    click.echo(f"distinct triples   {s['distinct_triples']}")
+    click.echo("\ntriples per graph")
+    for g, n in s["graphs"].items():
+        click.echo(f"  {n:7d}  {g}")
+    click.echo(f"  {s['claim_triples']:7d}  in {s['claim_graphs']} claim graphs")
+    click.echo("\nclaims per source")
+    for src, d in s["claims_per_source"].items():
+        click.echo(f"  {d['claims']:5d} claims {d['triples']:6d} triples  {src}")
+    click.echo("\nentities per class")
+    for c, n in s["entities_per_class"].items():
+        click.echo(f"  {n:5d}  {c}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

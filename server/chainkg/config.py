@@ -1,0 +1,57 @@
+"""One small configuration object, passed down; nothing reads globals."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BASE_IRI = "https://w3id.org/chainkg/"
+ONTOLOGY_NS = BASE_IRI + "ontology#"
+ONTOLOGY_IRI = BASE_IRI + "ontology"
+
+
+def _repo_root() -> Path:
+    """The checkout this package lives in (server/chainkg/ -> repo root)."""
+    return Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path = field(default_factory=_repo_root)
+    build_dir: Path | None = None
+    sources_dir: Path | None = None
+    reasoner: str = "reasonable"  # "reasonable" (Rust, default by measurement) or "owlrl" (reference)
+    base_iri: str = BASE_IRI
+    # query limits (used by the endpoint and the saved-query API)
+    query_timeout_s: float = 5.0
+    max_rows: int = 10_000
+    max_body_bytes: int = 1_000_000
+    service_allowlist: tuple[str, ...] = ()
+
+    @property
+    def ontology_dir(self) -> Path:
+        return self.root / "ontology"
+
+    @property
+    def triples_dir(self) -> Path:
+        return self.root / "triples"
+
+    @property
+    def shapes_dir(self) -> Path:
+        return self.root / "shapes"
+
+    @property
+    def queries_dir(self) -> Path:
+        return self.root / "queries"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.build_dir or (self.root / "build")
+
+    @property
+    def sources(self) -> Path:
+        if self.sources_dir:
+            return self.sources_dir
+        env = os.environ.get("CHAINKG_SOURCES")
+        return Path(env) if env else self.root.parent / "shared" / "sources"
