@@ -43,3 +43,74 @@ def saved(kg, saved_queries):
         return kg.select(q.sparql, substitutions=q.bindings(params))
 
     return run
+
+
+MINI_TRIG = """\
+@prefix ck:    <https://w3id.org/chainkg/ontology#> .
+@prefix id:    <https://w3id.org/chainkg/id/> .
+@prefix claim: <https://w3id.org/chainkg/claim/> .
+@prefix src:   <https://w3id.org/chainkg/source/> .
+@prefix prov:  <http://www.w3.org/ns/prov#> .
+@prefix rdfs:  <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix skos:  <http://www.w3.org/2004/02/skos/core#> .
+@prefix xsd:   <http://www.w3.org/2001/XMLSchema#> .
+
+claim:900-park {
+    id:test-park a ck:IndustrialPark ;
+        rdfs:label "测试产业园"@zh , "Test Park"@en ; skos:prefLabel "测试产业园"@zh ;
+        ck:locatedIn id:laoshan-district .
+}
+claim:900-park a ck:Claim ; prov:wasDerivedFrom src:900_test ; ck:evidence "测试产业园位于崂山区"@zh .
+
+claim:900-supply {
+    id:test-maker a ck:Enterprise ;
+        rdfs:label "测试制造"@zh , "Test Maker"@en ; skos:prefLabel "测试制造"@zh ;
+        ck:tenantOf id:test-park ;
+        ck:supplies id:test-buyer ;
+        ck:hasQuantity [ a ck:Quantity ; ck:metric ck:Investment ; ck:value 600000000.0 ;
+            ck:unit ck:Yuan ; ck:qualifier ck:About ; ck:originalWording "约6亿元"@zh ] .
+    id:test-buyer a ck:Enterprise ;
+        rdfs:label "测试买家"@zh , "Test Buyer"@en ; skos:prefLabel "测试买家"@zh ;
+        ck:locatedIn id:qingdao .
+}
+claim:900-supply a ck:Claim ; prov:wasDerivedFrom src:900_test ; ck:evidence "测试制造向测试买家供货"@zh .
+"""
+
+MINI_SOURCES = """\
+@prefix ck:      <https://w3id.org/chainkg/ontology#> .
+@prefix src:     <https://w3id.org/chainkg/source/> .
+@prefix dcterms: <http://purl.org/dc/terms/> .
+@prefix xsd:     <http://www.w3.org/2001/XMLSchema#> .
+
+src:900_test a ck:Source ;
+    dcterms:identifier "900_test.txt" ;
+    dcterms:title "测试文章"@zh ;
+    dcterms:publisher "chainkg tests"@en ;
+    dcterms:date "2024-04-01"^^xsd:date ;
+    dcterms:language "zh" .
+"""
+
+
+def make_project(root: Path, trig: str = MINI_TRIG, sources: str = MINI_SOURCES) -> Path:
+    """A small project folder: the repository's ontology, shapes and background places,
+    plus one test article of claims. Returns root."""
+    import shutil
+
+    for folder in ("ontology", "shapes"):
+        shutil.copytree(ROOT / folder, root / folder, dirs_exist_ok=True)
+    (root / "triples").mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "triples" / "background.trig", root / "triples" / "background.trig")
+    (root / "triples" / "sources.ttl").write_text(sources, encoding="utf-8")
+    (root / "triples" / "900_test.trig").write_text(trig, encoding="utf-8")
+    (root / "queries").mkdir(exist_ok=True)
+    return root
+
+
+@pytest.fixture
+def mini_project(tmp_path) -> Path:
+    return make_project(tmp_path / "project")
+
+
+@pytest.fixture
+def mini_config(mini_project) -> Config:
+    return Config(root=mini_project, build_dir=mini_project / "build")

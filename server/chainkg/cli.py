@@ -151,7 +151,9 @@ def query(ctx: click.Context, query: str, param: tuple[str, ...], output: str, a
         result = ds.query(text, substitutions=subs, asserted_only=asserted)
     except SyntaxError as e:
         _fail(f"query syntax error: {e}")
-    if isinstance(result, bool):
+    import pyoxigraph as ox
+
+    if isinstance(result, ox.QueryBoolean):
         click.echo("true" if result else "false")
         return
     if hasattr(result, "variables"):
@@ -159,8 +161,6 @@ def query(ctx: click.Context, query: str, param: tuple[str, ...], output: str, a
         rows = [{c: s[c].value for c in columns if s[c] is not None} for s in result]
         _print_rows(columns, rows, output)
         return
-    import pyoxigraph as ox
-
     click.echo(ox.serialize(list(result), format=ox.RdfFormat.TURTLE).decode(), nl=False)
 
 

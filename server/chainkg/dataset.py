@@ -62,7 +62,13 @@ class FrozenDataset:
               default_graph: list | None = None, named_graphs: list | None = None):
         """Run SPARQL. By default the default graph is the union of every graph;
         asserted_only excludes graph/inferred; explicit graph lists override both."""
-        kwargs: dict = {"substitutions": substitutions or None}
+        if substitutions:
+            # Oxigraph's own substitutions require the variable to be projected;
+            # a VALUES block built from terms binds anywhere in the WHERE group.
+            from .queries import inject_values
+
+            sparql = inject_values(sparql, substitutions)
+        kwargs: dict = {}
         if default_graph is not None:
             kwargs["default_graph"] = default_graph
         elif asserted_only:

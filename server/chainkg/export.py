@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import json
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +37,10 @@ FORMATS = {
     )
 }
 SELECTIONS = ("all", "asserted", "inferred")
+LICENSE = "https://creativecommons.org/licenses/by/4.0/"
+MANIFEST = "manifest.json"
+# Formats whose syntax has comments carry a licence header in the dumps.
+COMMENTED = ("turtle", "ntriples", "trig", "nquads")
 
 
 def selected_quads(ds: FrozenDataset, selection: str = "all"):
@@ -64,12 +72,19 @@ def serialize(ds: FrozenDataset, fmt: str, selection: str = "all") -> bytes:
     return ox.serialize(data, format=f.rdf_format, **kwargs)
 
 
+def licence_header(ds: FrozenDataset) -> bytes:
+    return (f"# chainkg dataset, version {ds.version}. Licence: CC BY 4.0, {LICENSE}\n"
+            "# The licence is also stated as dcterms:license in the VoID description (/.well-known/void).\n").encode()
+
+
 def export_all(ds: FrozenDataset, out_dir: Path, selection: str = "all", gz: bool = True) -> list[Path]:
     """Write one dump per format (and .gz twins) into out_dir; return the paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, f in FORMATS.items():
         data = serialize(ds, name, selection)
+        if name in COMMENTED:
+            data = licence_header(ds) + data
         path = out_dir / f"chainkg-{selection}.{f.extension}"
         path.write_bytes(data)
         written.append(path)
@@ -78,3 +93,41 @@ def export_all(ds: FrozenDataset, out_dir: Path, selection: str = "all", gz: boo
             gz_path.write_bytes(gzip.compress(data, mtime=0))
             written.append(gz_path)
     return written
+
+
+def dump_manifest(ds: FrozenDataset, folder: Path, selection: str = "all") -> list[dict]:
+    """One entry per dump file in folder: name, format, media type, size, triples (or quads), version."""
+    stats = ds.meta.get("stats") or {}
+    quads = stats.get("quads", len(ds.store)) if selection == "all" else sum(1 for _ in selected_quads(ds, selection))
+    triples = stats.get("distinct_triples") if selection == "all" else None
+    if triples is None:
+        triples = len({q.triple for q in selected_quads(ds, selection)})
+    entries = []
+    for name, f in FORMATS.items():
+        for gz in (False, True):
+            path = folder / f"chainkg-{selection}.{f.extension}{'.gz' if gz else ''}"
+            if path.exists():
+                entries.append({"file": path.name, "format": name, "media_type": f.media_type, "gzip": gz,
+                                "bytes": path.stat().st_size, "named_graphs": f.quads,
+                                "triples": quads if f.quads else triples, "version": ds.version})
+    return entries
+
+
+def ensure_dumps(ds: FrozenDataset, folder: Path) -> list[dict]:
+    """The full dumps of ds in folder (written once per dataset version, atomically); the manifest."""
+    manifest = folder / MANIFEST
+    if manifest.exists():
+        return json.loads(manifest.read_text())
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        export_all(ds, tmp, "all")
+        entries = dump_manifest(ds, tmp)
+        (tmp / MANIFEST).write_text(json.dumps(entries, indent=1))
+        try:
+            os.replace(tmp, folder)
+        except OSError:  # another process finished first: keep its files
+            pass
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return json.loads(manifest.read_text())

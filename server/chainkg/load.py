@@ -123,11 +123,11 @@ def load(config: Config) -> Inputs:
 
     for path in sorted(config.ontology_dir.glob("*.ttl")):
         ds = _parse(path, "turtle")
-        add(ONTOLOGY_GRAPH, ds.default_context, path)
+        add(ONTOLOGY_GRAPH, ds.default_graph, path)
 
     for path in sorted(config.triples_dir.glob("*.ttl")):
         ds = _parse(path, "turtle")
-        add(PROVENANCE_GRAPH, ds.default_context, path)
+        add(PROVENANCE_GRAPH, ds.default_graph, path)
 
     rdf_type, claim_cls = URIRef(RDF_TYPE), URIRef(CK + "Claim")
     for path in sorted(config.triples_dir.glob("*.trig")):

@@ -3,6 +3,12 @@
 Parameters are never pasted into the query text. A value is parsed against its declared type
 into an RDF term and bound to the variable of the same name through Oxigraph's
 `substitutions` (SEP-0007), so `x" } ; DROP ALL ; #` is just an odd string literal.
+
+A `list` parameter (`items:` names the type of each value) stands for a set of values. The
+query marks where it applies with `VALUES ?name { UNDEF }` (which, as written, leaves the
+variable free, so the file stays runnable); `SavedQuery.prepare` replaces exactly that
+placeholder with the values, each parsed into an RDF term first and written in its canonical
+N-Triples form by Oxigraph, never as the raw text it came from.
 """
 
 from __future__ import annotations
@@ -17,9 +23,52 @@ import pyoxigraph as ox
 import yaml
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
-PARAM_TYPES = ("iri", "string", "integer", "decimal", "date", "enum", "year")
+SCALAR_TYPES = ("iri", "string", "integer", "decimal", "date", "enum", "year")
+PARAM_TYPES = SCALAR_TYPES + ("list",)
+# Names the API uses for itself (pagination, format): a saved query may not declare them.
+RESERVED_NAMES = ("limit", "offset", "format")
+MAX_LIST_ITEMS = 100
 _IRI_FORBIDDEN = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_DECIMAL = re.compile(r"[+-]?(\d{1,30}(\.\d{0,30})?|\.\d{1,30})")
+
+
+_TOKEN = re.compile(
+    r'(?P<comment>#[^\n]*)'
+    r'|(?P<string>"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\')'
+    r'|(?P<iri><[^<>"{}|^`\\\s]*>)'
+    r'|(?P<brace>\{)'
+    r'|(?P<word>[A-Za-z_][A-Za-z0-9_]*)',
+)
+
+
+def _where_brace(sparql: str) -> int:
+    """Offset just after the opening brace of the query's WHERE group (skipping strings,
+    IRIs and comments; for CONSTRUCT, the brace after the WHERE keyword)."""
+    construct = False
+    after_where = False
+    for m in _TOKEN.finditer(sparql):
+        kind = m.lastgroup
+        if kind == "word":
+            w = m.group().upper()
+            if w == "CONSTRUCT":
+                construct = True
+            elif w == "WHERE":
+                after_where = True
+        elif kind == "brace" and (after_where or not construct):
+            return m.end()
+    raise ValueError("the query has no WHERE group to bind parameters in")
+
+
+def inject_values(sparql: str, substitutions: dict) -> str:
+    """Bind variables by a VALUES block built from RDF terms (their N-Triples form, escaped by
+    Oxigraph), placed first in the WHERE group. The text of a value never becomes syntax."""
+    if not substitutions:
+        return sparql
+    names = " ".join(f"?{v.value}" for v in substitutions)
+    terms = " ".join(str(t) for t in substitutions.values())
+    at = _where_brace(sparql)
+    return f"{sparql[:at]} VALUES ({names}) {{ ({terms}) }} {sparql[at:]}"
 
 
 class QueryFileError(Exception):
@@ -43,28 +92,58 @@ class Parameter:
     lang: str | None = None  # for string parameters: the language tag to bind with
     enum: tuple = ()
     required: bool = False
+    items: str | None = None  # for list parameters: the type of each value
+
+    @property
+    def item(self) -> Parameter:
+        """A list parameter's values are checked as this scalar parameter (same name, lang, enum)."""
+        return Parameter(name=self.name, type=self.items or "string", lang=self.lang, enum=self.enum)
+
+    def to_terms(self, raw: object) -> list:
+        """A list parameter's values as RDF terms: repeated values, or one comma-separated string."""
+        if isinstance(raw, list | tuple):
+            parts = [str(v) for v in raw]
+        else:
+            parts = str(raw).split(",")
+        parts = [v.strip() for v in parts if v.strip()]
+        if len(parts) > MAX_LIST_ITEMS:
+            raise ParameterError(self.name, f"more than {MAX_LIST_ITEMS} values")
+        item = self.item
+        return [item.to_term(v) for v in parts]
 
     def to_term(self, raw: object):
         """Parse a raw (string) value into an RDF term, or raise ParameterError."""
+        if self.type == "list":
+            raise ParameterError(self.name, "is a list: bind it with SavedQuery.prepare")
+        if isinstance(raw, list | tuple):
+            if len(raw) != 1:
+                raise ParameterError(self.name, "takes one value, got several")
+            raw = raw[0]
         s = str(raw)
         if self.type == "iri":
-            if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", s) or _IRI_FORBIDDEN.search(s):
+            if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", s) or _IRI_FORBIDDEN.search(s) or len(s) > 2000:
                 raise ParameterError(self.name, f"not an absolute IRI: {s!r}")
-            return ox.NamedNode(s)
+            try:
+                return ox.NamedNode(s)  # Oxigraph's own RFC 3987 check is stricter than the pattern
+            except ValueError as e:
+                raise ParameterError(self.name, f"not a valid IRI: {s!r} ({e})") from None
         if self.type == "integer":
             if not re.fullmatch(r"[+-]?\d{1,18}", s.strip()):
                 raise ParameterError(self.name, f"not an integer: {s!r}")
             return ox.Literal(str(int(s)), datatype=ox.NamedNode(XSD + "integer"))
         if self.type == "decimal":
+            # plain notation only (no exponent): "1e999999999" must not become a billion digits
+            if not _DECIMAL.fullmatch(s.strip()):
+                raise ParameterError(self.name, f"not a decimal number: {s!r}")
             try:
                 d = Decimal(s.strip())
             except InvalidOperation:
                 raise ParameterError(self.name, f"not a decimal number: {s!r}") from None
-            if not d.is_finite():
-                raise ParameterError(self.name, f"not a finite decimal: {s!r}")
             return ox.Literal(format(d, "f"), datatype=ox.NamedNode(XSD + "decimal"))
         if self.type == "date":
             try:
+                if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", s.strip()):
+                    raise ValueError(s)
                 _dt.date.fromisoformat(s.strip())
             except ValueError:
                 raise ParameterError(self.name, f"not a date (YYYY-MM-DD): {s!r}") from None
@@ -93,6 +172,8 @@ class Parameter:
             d["enum"] = list(self.enum)
         if self.lang:
             d["lang"] = self.lang
+        if self.type == "list":
+            d["items"] = self.items or "string"
         return d
 
 
@@ -113,13 +194,20 @@ class SavedQuery:
     def bindings(self, values: dict) -> dict:
         """Typed substitutions for the given raw values, defaults filled in.
 
-        Unknown parameter names are an error (a typo must not silently widen a query)."""
+        Unknown parameter names are an error (a typo must not silently widen a query).
+        List parameters are not substitutions: use `prepare`, which also rewrites their VALUES."""
         unknown = sorted(set(values) - {p.name for p in self.params})
         if unknown:
             raise ParameterError(unknown[0], f"unknown parameter (this query takes: {', '.join(p.name for p in self.params) or 'none'})")
         subs = {}
         for p in self.params:
             raw = values.get(p.name)
+            if p.type == "list":
+                if _given(raw) or p.default is not None:
+                    raise ParameterError(p.name, "is a list: bind it with SavedQuery.prepare")
+                continue
+            if isinstance(raw, list | tuple) and not any(str(v) for v in raw):
+                raw = None
             if raw is None or raw == "":
                 if p.default is None:
                     if p.required:
@@ -128,6 +216,30 @@ class SavedQuery:
                 raw = p.default
             subs[ox.Variable(p.name)] = p.to_term(raw)
         return subs
+
+    def prepare(self, values: dict) -> tuple[str, dict]:
+        """(query text, substitutions) for the given raw values: scalar parameters become
+        substitutions; each list parameter's `VALUES ?name { UNDEF }` placeholder gets the
+        values' canonical N-Triples forms (an empty list leaves the placeholder: no constraint)."""
+        scalar = {k: v for k, v in values.items() if not (self.param(k) and self.param(k).type == "list")}
+        subs = self.bindings(scalar)
+        text = self.sparql
+        for p in self.params:
+            if p.type != "list":
+                continue
+            raw = values.get(p.name)
+            if not _given(raw):
+                raw = p.default
+            if not _given(raw):
+                if p.required:
+                    raise ParameterError(p.name, "is required")
+                continue
+            terms = p.to_terms(raw)
+            if not terms:
+                continue
+            block = "VALUES ?" + p.name + " { " + " ".join(str(t) for t in terms) + " }"
+            text = _values_placeholder(p.name).sub(lambda _m, b=block: b, text, count=1)
+        return text, subs
 
     def as_dict(self) -> dict:
         return {
@@ -138,6 +250,18 @@ class SavedQuery:
             "form": self.form,
             "parameters": [p.as_dict() for p in self.params],
         }
+
+
+def _given(raw: object) -> bool:
+    if raw is None:
+        return False
+    if isinstance(raw, list | tuple):
+        return any(str(v).strip() for v in raw)
+    return str(raw).strip() != ""
+
+
+def _values_placeholder(name: str) -> re.Pattern:
+    return re.compile(r"VALUES\s+\?" + re.escape(name) + r"\s*\{\s*UNDEF\s*\}", re.IGNORECASE)
 
 
 def parse_query_file(path: Path) -> SavedQuery:
@@ -155,9 +279,21 @@ def parse_query_file(path: Path) -> SavedQuery:
             raise QueryFileError(f"{path}: each param needs a name")
         if not _NAME.match(str(p["name"])):
             raise QueryFileError(f"{path}: bad parameter name {p['name']!r}")
+        if str(p["name"]) in RESERVED_NAMES:
+            raise QueryFileError(f"{path}: parameter name {p['name']!r} is reserved ({', '.join(RESERVED_NAMES)})")
         ptype = str(p.get("type", "string"))
         if ptype not in PARAM_TYPES:
             raise QueryFileError(f"{path}: parameter {p['name']}: type must be one of {', '.join(PARAM_TYPES)}")
+        if p.get("lang") is not None:
+            try:
+                ox.Literal("x", language=str(p["lang"]))
+            except ValueError:
+                raise QueryFileError(f"{path}: parameter {p['name']}: bad language tag {p['lang']!r}") from None
+        items = None
+        if ptype == "list":
+            items = str(p.get("items", "string"))
+            if items not in SCALAR_TYPES:
+                raise QueryFileError(f"{path}: parameter {p['name']}: items must be one of {', '.join(SCALAR_TYPES)}")
         params.append(
             Parameter(
                 name=str(p["name"]),
@@ -167,9 +303,13 @@ def parse_query_file(path: Path) -> SavedQuery:
                 lang=p.get("lang"),
                 enum=tuple(p.get("enum") or ()),
                 required=bool(p.get("required", False)),
+                items=items,
             )
         )
     body = "\n".join(line for line in text.splitlines() if not line.startswith("#+"))
+    for p in params:
+        if p.type == "list" and len(_values_placeholder(p.name).findall(body)) != 1:
+            raise QueryFileError(f"{path}: list parameter {p.name} needs exactly one `VALUES ?{p.name} {{ UNDEF }}` in the query")
     m = re.search(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.sub(r"#[^\n]*", "", body), re.IGNORECASE)
     tags = meta.get("tags") or []
     return SavedQuery(

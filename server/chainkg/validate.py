@@ -6,12 +6,14 @@ Graph. Each result is traced back to the claim graphs (and files) that mention i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from .config import Config
 from .load import Inputs
 
 SH = "http://www.w3.org/ns/shacl#"
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 @dataclass
@@ -24,6 +26,7 @@ class Finding:
     shape: str | None
     graphs: list = field(default_factory=list)
     files: list = field(default_factory=list)
+    source_shape: object = None  # the rdflib node of the (node or property) shape
 
     def message(self, lang: str = "en") -> str:
         return self.messages.get(lang) or next(iter(self.messages.values()), "")
@@ -76,7 +79,7 @@ def load_shapes(config: Config):
     shapes = Graph()
     for path in sorted(config.shapes_dir.glob("*.ttl")):
         try:
-            for t in _parse(path, "turtle").default_context:
+            for t in _parse(path, "turtle").default_graph:
                 shapes.add(t)
         except LoadError:
             raise
@@ -112,7 +115,9 @@ def findings_from(results, inputs: Inputs | None = None) -> list:
         shape = results.value(r, sh("sourceShape"))
         messages = {}
         for m in results.objects(r, sh("resultMessage")):
-            messages.setdefault(getattr(m, "language", None) or "en", str(m))
+            # pySHACL drops the language tag of SPARQL-constraint messages: recover it from the script
+            lang = getattr(m, "language", None) or ("zh" if _CJK.search(str(m)) else "en")
+            messages.setdefault(lang, str(m))
         graphs = inputs.graphs_with_subject(focus) if inputs else []
         files = sorted({str(p) for g in graphs for p in inputs.origin.get(URIRef(g), [])}) if inputs else []
         findings.append(
@@ -125,6 +130,7 @@ def findings_from(results, inputs: Inputs | None = None) -> list:
                 shape=shape.n3() if isinstance(shape, URIRef) else None,
                 graphs=graphs,
                 files=files,
+                source_shape=shape,
             )
         )
     findings.sort(key=lambda f: (f.severity != "Violation", f.focus, f.path or ""))

@@ -1,0 +1,80 @@
+"""Every shape has a valid and an invalid fixture; the valid one passes, the invalid one trips that shape."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rdflib import Graph, URIRef
+from rdflib.namespace import RDF
+
+from chainkg.config import Config
+from chainkg.validate import findings_from, load_shapes, validate_graph
+from conftest import FIXTURES, ROOT
+
+SH = "http://www.w3.org/ns/shacl#"
+SHAPES_NS = "https://w3id.org/chainkg/shapes#"
+FIXTURE_DIR = FIXTURES / "shapes"
+
+
+@pytest.fixture(scope="module")
+def shapes() -> Graph:
+    return load_shapes(Config(root=ROOT))
+
+
+@pytest.fixture(scope="module")
+def ontology() -> Graph:
+    g = Graph()
+    for f in sorted((ROOT / "ontology").glob("*.ttl")):
+        g.parse(f, format="turtle")
+    return g
+
+
+def shape_names() -> list[str]:
+    g = Graph()
+    for f in sorted((ROOT / "shapes").glob("*.ttl")):
+        g.parse(f, format="turtle")
+    return sorted(str(s)[len(SHAPES_NS):] for s in g.subjects(RDF.type, URIRef(SH + "NodeShape"))
+                  if str(s).startswith(SHAPES_NS))
+
+
+def results_of(fixture: Path, shapes: Graph, ontology: Graph) -> list:
+    data = Graph()
+    for t in ontology:
+        data.add(t)
+    data.parse(fixture, format="turtle")
+    results = validate_graph(data, shapes)
+    # map each result's source shape (often a blank property shape) to its named node shape
+    findings = findings_from(results)
+    owners = {}
+    for node_shape in shapes.subjects(RDF.type, URIRef(SH + "NodeShape")):
+        owners[node_shape] = node_shape
+        for prop in shapes.objects(node_shape, URIRef(SH + "property")):
+            owners[prop] = node_shape
+        for sparql in shapes.objects(node_shape, URIRef(SH + "sparql")):
+            owners[sparql] = node_shape
+    return [(str(owners.get(f.source_shape, f.source_shape)), f) for f in findings]
+
+
+def test_every_shape_has_both_fixtures():
+    names = shape_names()
+    assert len(names) >= 9
+    missing = [f"{n}.{kind}.ttl" for n in names for kind in ("valid", "invalid") if not (FIXTURE_DIR / f"{n}.{kind}.ttl").exists()]
+    assert not missing, f"missing shape fixtures: {missing}"
+
+
+@pytest.mark.parametrize("name", shape_names())
+def test_valid_fixture_conforms(name, shapes, ontology):
+    results = results_of(FIXTURE_DIR / f"{name}.valid.ttl", shapes, ontology)
+    assert not results, "\n".join(f.format() for _, f in results)
+
+
+@pytest.mark.parametrize("name", shape_names())
+def test_invalid_fixture_trips_its_shape(name, shapes, ontology):
+    results = results_of(FIXTURE_DIR / f"{name}.invalid.ttl", shapes, ontology)
+    mine = [f for owner, f in results if owner == SHAPES_NS + name]
+    assert mine, f"{name}: no result from this shape; got {[o for o, _ in results]}"
+    expected = "Warning" if name.startswith("W") else "Violation"
+    assert all(f.severity == expected for f in mine)
+    # every message is given in both languages
+    assert all({"zh", "en"} <= set(f.messages) for f in mine), [f.messages for f in mine]
