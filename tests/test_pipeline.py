@@ -133,3 +133,33 @@ def test_named_graph_without_claim_description_is_rejected(mini_config):
     path.write_text(MINI_TRIG.replace("claim:900-park a ck:Claim ;", "claim:900-park-x a ck:Claim ;"))
     with pytest.raises(BuildError):
         build(mini_config)
+
+
+def test_union_default_graph_is_a_set_not_a_multiset(mini_config):
+    # the same fact stated by two claims is one triple of the default graph
+    path = mini_config.triples_dir / "900_test.trig"
+    path.write_text(MINI_TRIG.replace("        ck:locatedIn id:qingdao .\n}", "        ck:locatedIn id:qingdao .\n    id:test-park ck:locatedIn id:laoshan-district .\n}"))
+    ds = build(mini_config).dataset
+    q = "SELECT (COUNT(*) AS ?n) WHERE { <%stest-park> <%slocatedIn> <%slaoshan-district> }" % (ID, CK, ID)
+    assert ds.select(q)[0]["n"] == "1"
+    assert ds.select(q, asserted_only=True)[0]["n"] == "1"
+    n_graphs = "SELECT (COUNT(?g) AS ?n) WHERE { GRAPH ?g { <%stest-park> <%slocatedIn> <%slaoshan-district> } }" % (ID, CK, ID)
+    assert ds.select(n_graphs)[0]["n"] == "2"
+
+
+def test_property_chain_present_in(mini_config):
+    # ck:operates o ck:locatedIn -> ck:presentIn: an enterprise whose project is in a district is present there
+    path = mini_config.triples_dir / "900_test.trig"
+    extra = """
+claim:900-project {
+    id:test-line a ck:ProductionLine ; rdfs:label "测试产线"@zh , "Test Line"@en ; skos:prefLabel "测试产线"@zh ;
+        ck:operatedBy id:test-buyer ; ck:locatedIn id:laoshan-district .
+}
+claim:900-project a ck:Claim ; prov:wasDerivedFrom src:900_test ; ck:evidence "测试产线位于崂山区"@zh .
+"""
+    path.write_text(MINI_TRIG + extra)
+    for engine in ("reasonable", "owlrl"):
+        cfg = Config(root=mini_config.root, build_dir=mini_config.root / f"build-{engine}", reasoner=engine)
+        ds = build(cfg).dataset
+        assert ask(ds, "id:test-buyer ck:presentIn id:laoshan-district"), engine
+        assert ask(ds, "id:test-buyer ck:presentIn id:shandong"), engine

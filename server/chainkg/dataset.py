@@ -46,9 +46,24 @@ def term_value(term) -> str | None:
 
 @dataclass
 class FrozenDataset:
+    """`store` holds the named graphs only (what dumps and pages read). Queries run on two
+    derived stores whose default graph is the *distinct* union (Oxigraph's own union default
+    graph is a multiset: a triple stated by three claims would count three times)."""
+
     store: ox.Store
     version: str
     meta: dict = field(default_factory=dict)
+    union_store: ox.Store = field(init=False, repr=False)
+    asserted_store: ox.Store = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        inferred = ox.NamedNode(INFERRED_GRAPH)
+        self.union_store = ox.Store()
+        self.union_store.extend(self.store)
+        self.asserted_store = ox.Store()
+        self.asserted_store.extend(q for q in self.store if q.graph_name != inferred)
+        for st in (self.union_store, self.asserted_store):
+            st.update("INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }")
 
     # -- graphs ---------------------------------------------------------------
     def graph_names(self) -> list[str]:
@@ -60,8 +75,9 @@ class FrozenDataset:
     # -- queries --------------------------------------------------------------
     def query(self, sparql: str, *, substitutions: dict | None = None, asserted_only: bool = False,
               default_graph: list | None = None, named_graphs: list | None = None):
-        """Run SPARQL. By default the default graph is the union of every graph;
-        asserted_only excludes graph/inferred; explicit graph lists override both."""
+        """Run SPARQL. By default the default graph is the distinct union of every graph;
+        asserted_only excludes graph/inferred; an explicit default_graph list (graphs of
+        the dataset, never fetched) overrides both."""
         if substitutions:
             # Oxigraph's own substitutions require the variable to be projected;
             # a VALUES block built from terms binds anywhere in the WHERE group.
@@ -69,15 +85,13 @@ class FrozenDataset:
 
             sparql = inject_values(sparql, substitutions)
         kwargs: dict = {}
+        store = self.asserted_store if asserted_only else self.union_store
         if default_graph is not None:
             kwargs["default_graph"] = default_graph
-        elif asserted_only:
-            kwargs["default_graph"] = self.asserted_graphs()
-        else:
-            kwargs["use_default_graph_as_union"] = True
+            store = self.store
         if named_graphs is not None:
             kwargs["named_graphs"] = named_graphs
-        return self.store.query(sparql, **kwargs)
+        return store.query(sparql, **kwargs)
 
     def select(self, sparql: str, **kwargs) -> list[dict]:
         """SELECT as a list of {variable: str} (unbound variables omitted)."""
@@ -127,24 +141,32 @@ class FrozenDataset:
         return cls(store=store, version=version, meta=meta)
 
     @classmethod
-    def from_files(cls, paths: list[Path], version: str = "adhoc") -> FrozenDataset:
+    def from_files(cls, paths: list, version: str | None = None) -> FrozenDataset:
         """Serve an arbitrary set of RDF files as a dataset (no validation, no reasoning).
 
-        Triples files go into the default graph; a file whose name is given as
-        `path=graph-iri` goes into that named graph; quad formats keep their graphs."""
+        Each item is `path` or `path=graph-iri`: triple formats go into the default graph, or into
+        the named graph given after `=`; quad formats (TriG, N-Quads) keep their own graphs. The
+        version is a hash of the file contents and graph names, so caches and ETags follow the data."""
+        import hashlib
+
         store = ox.Store()
-        graphs = []
+        digest = hashlib.sha256()
         for spec in paths:
-            spec = str(spec)
-            path, _, graph = spec.partition("=")
+            path, _, graph = str(spec).partition("=")
             fmt = ox.RdfFormat.from_extension(Path(path).suffix.lstrip(".")) or ox.RdfFormat.TURTLE
             to_graph = ox.NamedNode(graph) if graph else ox.DefaultGraph()
             if fmt in (ox.RdfFormat.N_QUADS, ox.RdfFormat.TRIG):
+                if graph:
+                    raise ValueError(f"{path}: a quad format keeps its own graphs; drop '={graph}'")
                 store.bulk_load(path=path, format=fmt)
             else:
                 store.bulk_load(path=path, format=fmt, to_graph=to_graph)
-            graphs.append(graph or "default")
-        return cls(store=store, version=version, meta={"files": [str(p) for p in paths]})
+            digest.update(Path(path).read_bytes())
+            digest.update(b"\0" + graph.encode() + b"\0")
+        ds = cls(store=store, version=version or "files-" + digest.hexdigest()[:12],
+                 meta={"files": [str(p) for p in paths]})
+        ds.meta["stats"] = compute_stats(ds)
+        return ds
 
 
 def freeze(named_graphs: dict, version: str, meta: dict) -> FrozenDataset:
