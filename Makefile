@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 setup: $(STAMP)
+	sh scripts/install-system-deps.sh
 
 build: setup
 	$(BIN)/chainkg build
@@ -21,6 +22,7 @@ serve: build
 	$(BIN)/chainkg query cq05-ic-top100-shandong-cities
 
 test: setup
+	sh scripts/install-browser.sh
 	$(BIN)/python -m pytest -q
 
 lint: setup

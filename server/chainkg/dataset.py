@@ -136,7 +136,9 @@ class FrozenDataset:
         if not (folder / DATASET_FILE).exists() or not (folder / META_FILE).exists():
             return None
         store = ox.Store()
-        store.bulk_load(path=str(folder / DATASET_FILE), format=ox.RdfFormat.N_QUADS)
+        # parse + extend (not bulk_load, which renames blank nodes on every load) keeps
+        # blank-node labels stable across restarts, so dumps are byte-reproducible
+        store.extend(ox.parse(path=str(folder / DATASET_FILE), format=ox.RdfFormat.N_QUADS))
         meta = json.loads((folder / META_FILE).read_text())
         return cls(store=store, version=version, meta=meta)
 

@@ -1,0 +1,524 @@
+"""What a linked-data page shows, as plain data: the RDF description of a resource (quads) and
+the context dicts that the HTML pages render and the `.json` twins return (one dict, two views).
+
+Nothing here knows about HTTP; linked_data.py maps IRIs to URLs and picks the representation.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter, defaultdict
+from decimal import Decimal, InvalidOperation
+
+import pyoxigraph as ox
+
+from .dataset import PREFIXES, FrozenDataset
+from .load import BACKGROUND_GRAPH, CK, CLAIM_NS, INFERRED_GRAPH, ONTOLOGY_GRAPH, PROVENANCE_GRAPH
+
+RDF = PREFIXES["rdf"]
+RDFS = PREFIXES["rdfs"]
+OWL = PREFIXES["owl"]
+SKOS = PREFIXES["skos"]
+PROV = PREFIXES["prov"]
+DCT = PREFIXES["dcterms"]
+LICENSE = "https://creativecommons.org/licenses/by/4.0/"
+LANGS = ("zh", "en")
+PAGE_SIZE = 50
+
+TYPE = ox.NamedNode(RDF + "type")
+LABEL_PROPS = (SKOS + "prefLabel", RDFS + "label", SKOS + "altLabel", DCT + "title")
+# Labels for the standard terms the data uses (their vocabularies are not loaded).
+EXTERNAL_LABELS = {
+    DCT + "description": ("描述", "description"), DCT + "title": ("标题", "title"), DCT + "publisher": ("发布者", "publisher"),
+    DCT + "creator": ("作者", "creator"), DCT + "date": ("日期", "date"), DCT + "identifier": ("标识", "identifier"),
+    DCT + "language": ("语言", "language"), DCT + "license": ("许可", "licence"), DCT + "isPartOf": ("属于", "is part of"),
+    DCT + "hasPart": ("包括", "has part"), PROV + "wasDerivedFrom": ("来源", "derived from"), SKOS + "member": ("成员", "member"),
+    SKOS + "definition": ("定义", "definition"), SKOS + "inScheme": ("所属词表", "in scheme"), RDFS + "comment": ("注释", "comment"),
+    RDFS + "seeAlso": ("参见", "see also"), RDF + "type": ("类型", "type"), OWL + "sameAs": ("等同于", "same as"),
+}
+# Shown first on an entity page, in this order: what a place contains, a park's tenants and
+# chain leader, an enterprise's suppliers and customers (most come from the ontology's inverses).
+KEY_PROPERTIES = [CK + p for p in ("contains", "hasTenant", "hasChainLeader", "chainLeaderOf", "tenantOf", "locatedIn",
+                                   "supplies", "suppliedBy", "hasLeadingEnterprise", "leadingEnterpriseOf")]
+QUANTITY_FIRST = [CK + p for p in ("metric", "originalWording", "value", "maxValue", "unit", "qualifier", "refersToTime",
+                                   "targetYear", "year", "rank", "rankingList", "stage", "countOf", "note")]
+
+# UI strings of the linked-data pages and the shared layout: t(key) in templates.
+STRINGS = {
+    "workbench": ("查询工作台", "Workbench"), "ontology": ("本体", "Ontology"), "dumps": ("数据下载", "Dumps"),
+    "sparql": ("SPARQL", "SPARQL"), "licence": ("数据许可：", "Data licence:"), "version": ("数据版本", "dataset version"),
+    "types": ("类型", "Types"), "labels": ("名称", "Labels"), "statements": ("陈述", "Statements"),
+    "incoming": ("被引用", "Incoming links"), "inferred": ("推理得出", "inferred"), "asserted": ("原文陈述", "asserted"),
+    "background": ("背景知识", "background"), "source": ("来源", "Source"), "evidence": ("证据", "Evidence"),
+    "alignments": ("与标准词表的对齐（推理得出）", "Alignments to standard vocabularies (inferred)"),
+    "query_this": ("在工作台中查询", "Query this"), "formats": ("其他格式", "Other formats"),
+    "page": ("页", "page"), "previous": ("上一页", "previous"), "next": ("下一页", "next"),
+    "not_found": ("未找到", "Not found"), "nothing_called": ("图中没有这个 IRI：", "Nothing in the graph is called"), "suggestions": ("您是否要找：", "Did you mean:"),
+    "no_suggestions": ("没有相近的条目。", "Nothing with a similar name."),
+    "claim_says": ("此陈述包含的三元组", "What this claim says"), "at_a_glance": ("概览", "At a glance"),
+    "classes": ("类", "Classes"), "properties": ("属性", "Properties"), "individuals": ("受控词表", "Controlled vocabularies"),
+    "hierarchy": ("类层次", "Class hierarchy"), "superclasses": ("父类", "Subclass of"), "subclasses": ("子类", "Subclasses"),
+    "domain": ("定义域", "Domain"), "range": ("值域", "Range"), "inverse": ("逆属性", "Inverse of"),
+    "characteristics": ("特性", "Characteristics"), "chain": ("属性链", "Property chain"), "instances": ("实例数", "Instances"),
+    "uses": ("使用次数", "Uses"), "superproperties": ("父属性", "Subproperty of"), "subproperties": ("子属性", "Subproperties"),
+    "equivalent": ("等价于", "Equivalent to"), "disjoint": ("不相交于", "Disjoint with"), "shapes": ("SHACL 约束", "SHACL shapes"),
+    "dump_intro": ("完整数据集，每种 RDF 格式一份（均附 gzip 压缩版）。", "The whole dataset in every RDF format, each also gzip-compressed."),
+    "file": ("文件", "File"), "format": ("格式", "Format"), "size": ("大小", "Size"), "triples": ("三元组", "Triples"),
+    "graphs": ("命名图", "named graphs"), "union": ("并集（不含命名图）", "union (no named graphs)"),
+    "claim_graph": ("陈述图", "claim graph"),
+    "legend_inferred": ("仅由本体推理得出（graph/inferred），未经文章陈述", "only in graph/inferred: derived by the ontology, no article says it"),
+    "legend_background": ("背景知识，非文章所述", "background knowledge, not from an article"),
+    "legend_ref": ("陈述出处及证据引文，见页末", "the claim it comes from, with its evidence, at the end of the page"), "graph_size": ("图中三元组", "Triples in this graph"),
+}
+
+
+def graph_of(q: ox.Quad) -> str:
+    """The graph IRI of a quad; "" for the default graph (an ad hoc dataset from files)."""
+    return getattr(q.graph_name, "value", "")
+
+
+def translate(lang: str):
+    i = 0 if lang == "zh" else 1
+    return lambda key: STRINGS[key][i] if key in STRINGS else key
+
+
+def local_name(iri: str) -> str:
+    for sep in ("#", "/"):
+        if sep in iri:
+            tail = iri.rsplit(sep, 1)[1]
+            if tail:
+                return tail
+    return iri
+
+
+def curie(iri: str) -> str:
+    for prefix, ns in PREFIXES.items():
+        if iri.startswith(ns) and len(iri) > len(ns):
+            return f"{prefix}:{iri[len(ns):]}"
+    return iri
+
+
+def format_number(lexical: str) -> str:
+    try:
+        d = Decimal(lexical)
+    except InvalidOperation:
+        return lexical
+    if d == d.to_integral_value():
+        return f"{int(d):,}"
+    return f"{d.normalize():,f}"
+
+
+class Labels:
+    """Preferred labels in one language, cached for the life of one page."""
+
+    def __init__(self, store: ox.Store, lang: str):
+        self.store, self.lang, self.cache = store, lang, {}
+
+    def all(self, node) -> list[tuple[str, str, str]]:
+        """(property, value, language) of every label of node, distinct."""
+        seen = []
+        for p in LABEL_PROPS:
+            for q in self.store.quads_for_pattern(node, ox.NamedNode(p), None, None):
+                item = (p, q.object.value, getattr(q.object, "language", None) or "")
+                if item not in seen:
+                    seen.append(item)
+        return seen
+
+    def __call__(self, node) -> str:
+        if isinstance(node, str):
+            node = ox.NamedNode(node)
+        key = node.value
+        if key not in self.cache:
+            labels = self.all(node) if isinstance(node, ox.NamedNode) else []
+            ranked = sorted(labels, key=lambda x: (LABEL_PROPS.index(x[0]) == 3, x[2] != self.lang, LABEL_PROPS.index(x[0]), x[2]))
+            if ranked:
+                self.cache[key] = ranked[0][1]
+            elif key in EXTERNAL_LABELS:
+                self.cache[key] = EXTERNAL_LABELS[key][0 if self.lang == "zh" else 1]
+            else:
+                self.cache[key] = curie(key) if not key.startswith(CK) else local_name(key)
+        return self.cache[key]
+
+
+class Provenance:
+    """Where a graph's triples come from: claim -> source, title and evidence quotes."""
+
+    def __init__(self, store: ox.Store, labels: Labels, url):
+        self.store, self.labels, self.url, self.cache = store, labels, url, {}
+
+    def __call__(self, graph: str) -> dict:
+        if graph not in self.cache:
+            self.cache[graph] = self._describe(graph)
+        return self.cache[graph]
+
+    def _describe(self, graph: str) -> dict:
+        g = ox.NamedNode(graph)
+        prov_graph = ox.NamedNode(PROVENANCE_GRAPH)
+        sources = [q.object.value for q in self.store.quads_for_pattern(g, ox.NamedNode(PROV + "wasDerivedFrom"), None, prov_graph)]
+        info = {"graph": graph, "url": self.url(graph), "kind": "graph", "label": curie(graph) if graph.startswith(CLAIM_NS) else local_name(graph)}
+        if graph == INFERRED_GRAPH:
+            info["kind"] = "inferred"
+        elif graph == BACKGROUND_GRAPH:
+            info["kind"] = "background"
+        elif graph.startswith(CLAIM_NS):
+            info["kind"] = "claim"
+            info["label"] = graph[len(CLAIM_NS):]
+            info["evidence"] = sorted({q.object.value for q in self.store.quads_for_pattern(g, ox.NamedNode(CK + "evidence"), None, prov_graph)})
+        if sources:
+            src = ox.NamedNode(sources[0])
+            titles = [q.object for q in self.store.quads_for_pattern(src, ox.NamedNode(DCT + "title"), None, None)]
+            titles.sort(key=lambda t: (getattr(t, "language", None) != self.labels.lang))
+            dates = [q.object.value for q in self.store.quads_for_pattern(src, ox.NamedNode(DCT + "date"), None, None)]
+            info["source"] = {"iri": sources[0], "url": self.url(sources[0]), "title": titles[0].value if titles else local_name(sources[0]),
+                              "date": dates[0] if dates else None}
+        return info
+
+
+def exists(ds: FrozenDataset, iri: str) -> bool:
+    node = ox.NamedNode(iri)
+    for pattern in ((node, None, None, None), (None, None, node, None), (None, None, None, node)):
+        if next(iter(ds.store.quads_for_pattern(*pattern)), None) is not None:
+            return True
+    return False
+
+
+# -- the RDF description ------------------------------------------------------------------
+
+def describe(ds: FrozenDataset, iri: str, with_graph: bool = False) -> list[ox.Quad]:
+    """The quads that describe a resource: its outgoing triples (asserted and inferred), the
+    blank nodes it points to (quantities, rankings), incoming triples, and the provenance of
+    every claim that holds one of them. with_graph adds the content of the graph named iri."""
+    store = ds.store
+    node = ox.NamedNode(iri)
+    out: dict[ox.Quad, None] = {}
+    done: set = set()
+
+    def closure(b):
+        if b in done:
+            return
+        done.add(b)
+        for q in store.quads_for_pattern(b, None, None, None):
+            out[q] = None
+            if isinstance(q.object, ox.BlankNode):
+                closure(q.object)
+
+    for q in store.quads_for_pattern(node, None, None, None):
+        out[q] = None
+        if isinstance(q.object, ox.BlankNode):
+            closure(q.object)
+    for q in store.quads_for_pattern(None, None, node, None):
+        out[q] = None
+        if isinstance(q.subject, ox.BlankNode):  # a ranking on this list: keep whose ranking it is
+            closure(q.subject)
+            out.update(dict.fromkeys(store.quads_for_pattern(None, None, q.subject, None)))
+    if with_graph:
+        for q in store.quads_for_pattern(None, None, None, node):
+            out[q] = None
+            if isinstance(q.object, ox.BlankNode):
+                closure(q.object)
+    prov_graph = ox.NamedNode(PROVENANCE_GRAPH)
+    for g in {q.graph_name for q in out if graph_of(q).startswith(CLAIM_NS)}:
+        out.update(dict.fromkeys(store.quads_for_pattern(g, None, None, prov_graph)))
+    return list(out)
+
+
+# -- entity pages ---------------------------------------------------------------------------
+
+class _Views:
+    """Turns terms into small dicts for templates and JSON."""
+
+    def __init__(self, ds: FrozenDataset, lang: str, url):
+        self.ds, self.url = ds, url
+        self.labels = Labels(ds.store, lang)
+        self.prov = Provenance(ds.store, self.labels, url)
+
+    def term(self, t, depth: int = 0) -> dict:
+        if isinstance(t, ox.NamedNode):
+            return {"kind": "iri", "iri": t.value, "url": self.url(t.value), "label": self.labels(t)}
+        if isinstance(t, ox.Literal):
+            dt = t.datatype.value if t.datatype else ""
+            view = {"kind": "literal", "value": t.value, "lang": t.language or "",
+                    "datatype": "" if t.language or dt.endswith("#string") else curie(dt)}
+            if dt.endswith(("#decimal", "#integer", "#double")):
+                view["display"] = format_number(t.value)
+            return view
+        return self.node(t, depth)
+
+    def node(self, b, depth: int = 0) -> dict:
+        """A blank node (a quantity, a ranking): its properties, key fields first."""
+        rows: dict[str, list] = defaultdict(list)
+        for q in self.ds.store.quads_for_pattern(b, None, None, None):
+            p = q.predicate.value
+            inferred_alignment = graph_of(q) == INFERRED_GRAPH and (not p.startswith(CK) or p == CK + "presentIn")
+            if q.predicate == TYPE or inferred_alignment or depth > 2:
+                continue
+            v = self.term(q.object, depth + 1)
+            if v not in rows[p]:
+                rows[p].append(v)
+        types = sorted({self.labels(q.object) for q in self.ds.store.quads_for_pattern(b, TYPE, None, None)
+                        if graph_of(q) != INFERRED_GRAPH})
+        order = sorted(rows, key=lambda p: (QUANTITY_FIRST.index(p) if p in QUANTITY_FIRST else 99, self.labels(p)))
+        fields = {local_name(p): rows[p][0] for p in order if p.startswith(CK)}
+        return {"kind": "node", "id": b.value, "types": types, "fields": fields,
+                "rows": [{"key": local_name(p), "property": self.term(ox.NamedNode(p)), "values": rows[p]} for p in order]}
+
+    def provenance(self, graphs) -> dict:
+        graphs = set(graphs)
+        return {"inferred": graphs == {INFERRED_GRAPH}, "background": BACKGROUND_GRAPH in graphs,
+                "claims": [self.prov(g) for g in sorted(graphs) if g.startswith(CLAIM_NS)],
+                "graphs": sorted(graphs)}
+
+
+def entity_context(ds: FrozenDataset, iri: str, lang: str, url, page: int = 1) -> dict:
+    """Everything an entity page shows; url(iri) maps an IRI to a link on this server."""
+    v = _Views(ds, lang, url)
+    store = ds.store
+    node = ox.NamedNode(iri)
+    outgoing: dict[tuple, set] = defaultdict(set)
+    for q in store.quads_for_pattern(node, None, None, None):
+        outgoing[(q.predicate, q.object)].add(graph_of(q))
+
+    types, groups, alignments = [], defaultdict(list), defaultdict(list)
+    for (p, o), graphs in outgoing.items():
+        if p.value in LABEL_PROPS:
+            continue
+        item = {"value": v.term(o), **v.provenance(graphs)}
+        if p == TYPE:
+            if isinstance(o, ox.NamedNode):  # not the anonymous restriction classes owl:equivalentClass brings in
+                types.append(item)
+        elif item["inferred"] and (not p.value.startswith(CK) or p.value == CK + "presentIn"):
+            alignments[p.value].append(item)
+        else:
+            groups[p.value].append(item)
+    types.sort(key=lambda i: (i["inferred"], not i["value"]["iri"].startswith(CK), i["value"]["label"]))
+
+    def property_groups(d):
+        def key(p):
+            return (KEY_PROPERTIES.index(p) if p in KEY_PROPERTIES else len(KEY_PROPERTIES), v.labels(p))
+        return [{"property": v.term(ox.NamedNode(p)), "count": len(items), "anchor": "p-" + local_name(p),
+                 "values": sorted(items, key=lambda i: (i["inferred"], i["value"].get("label") or i["value"].get("value") or ""))}
+                for p, items in sorted(d.items(), key=lambda kv: key(kv[0]))]
+
+    statements = property_groups(groups)
+    labels = [{"property": curie(p), "value": val, "lang": lg} for p, val, lg in v.labels.all(node)]
+    ctx = {
+        "iri": iri, "label": v.labels(node), "lang": lang, "labels": labels,
+        "types": types, "statements": statements, "alignments": property_groups(alignments),
+        "highlights": [{"label": s["property"]["label"], "count": s["count"], "anchor": s["anchor"]}
+                       for s in statements if s["property"]["iri"] in KEY_PROPERTIES],
+        "incoming": incoming(v, node, page),
+    }
+    if iri.startswith(CLAIM_NS) or any(True for _ in store.quads_for_pattern(None, None, None, node)):
+        ctx["graph"] = graph_content(v, node)
+    ctx["claims"] = number_claims(ctx)
+    return ctx
+
+
+def number_claims(ctx: dict) -> list[dict]:
+    """Footnotes: each claim cited on the page gets a number; every statement lists its numbers."""
+    numbered: dict[str, dict] = {}
+    items = [i for g in ctx["statements"] + ctx["alignments"] for i in g["values"]] + ctx["types"]
+    items += [r for g in ctx["incoming"]["groups"] for r in g["rows"]]
+    for item in items:
+        item["refs"] = []
+        for claim in item["claims"]:
+            if claim["graph"] not in numbered:
+                numbered[claim["graph"]] = {**claim, "n": len(numbered) + 1}
+            item["refs"].append(numbered[claim["graph"]]["n"])
+        item["refs"].sort()
+    ctx["legend"] = bool(numbered) or any(i["inferred"] or i["background"] for i in items)
+    return list(numbered.values())
+
+
+def incoming(v: _Views, node, page: int = 1) -> dict:
+    """Incoming statements grouped by property, with totals, one page of PAGE_SIZE rows."""
+    store = v.ds.store
+    entries: dict[tuple, set] = defaultdict(set)
+    for q in store.quads_for_pattern(None, None, node, None):
+        if isinstance(q.subject, ox.BlankNode):  # e.g. a ranking on this list: show whose ranking
+            for owner in store.quads_for_pattern(None, None, q.subject, None):
+                entries[(owner.subject, owner.predicate, q.predicate)].add(graph_of(q))
+        else:
+            entries[(q.subject, q.predicate, None)].add(graph_of(q))
+    rows = []
+    for (s, p, via), graphs in entries.items():
+        prop = v.term(p)
+        if via is not None:
+            prop = {**prop, "label": f"{prop['label']} › {v.labels(via)}"}
+        row = {"subject": v.term(s), "property": prop, **v.provenance(graphs)}
+        if isinstance(s, ox.NamedNode) and s.value.startswith(CLAIM_NS):
+            row["claim"] = v.prov(s.value)
+        rows.append(row)
+    rows.sort(key=lambda r: (r["property"]["label"], r["inferred"], r["subject"].get("label", "")))
+    totals = Counter(r["property"]["label"] for r in rows)
+    pages = max(1, -(-len(rows) // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    shown = rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    groups: list[dict] = []
+    for r in shown:
+        if not groups or groups[-1]["property"]["label"] != r["property"]["label"]:
+            groups.append({"property": r["property"], "count": totals[r["property"]["label"]], "rows": []})
+        groups[-1]["rows"].append(r)
+    return {"total": len(rows), "page": page, "pages": pages, "page_size": PAGE_SIZE, "groups": groups}
+
+
+def graph_content(v: _Views, node, limit: int = 500) -> dict:
+    """The triples of a named graph (a claim says these), blank nodes folded into their subjects."""
+    store = v.ds.store
+    quads = list(store.quads_for_pattern(None, None, None, node))
+    triples = []
+    for q in quads:
+        if isinstance(q.subject, ox.BlankNode) or len(triples) >= limit:
+            continue
+        triples.append({"subject": v.term(q.subject), "property": v.term(q.predicate), "object": v.term(q.object)})
+    triples.sort(key=lambda t: (t["subject"]["label"], t["property"]["label"]))
+    return {"size": len(quads), "triples": triples, "truncated": len(triples) >= limit,
+            "provenance": v.prov(node.value)}
+
+
+# -- 404 suggestions ---------------------------------------------------------------------------
+
+def suggestions(ds: FrozenDataset, text: str, lang: str, url, limit: int = 8) -> list[dict]:
+    """Things whose slug or label resembles text (a mistyped or guessed slug)."""
+    text = text.strip().lower()
+    if not text:
+        return []
+    labels = Labels(ds.store, lang)
+    id_ns = PREFIXES["id"]
+    tokens = [t for t in text.replace("_", "-").split("-") if len(t) > 1]
+    scored = []
+    seen = set()
+    for q in ds.store.quads_for_pattern(None, None, None, None):
+        s = q.subject
+        if not isinstance(s, ox.NamedNode) or s in seen or not s.value.startswith(id_ns):
+            continue
+        seen.add(s)
+        slug = s.value[len(id_ns):].lower()
+        names = " ".join(val.lower() for _, val, _ in labels.all(s))
+        score = difflib.SequenceMatcher(None, text, slug).ratio()
+        if text in names or text in slug:
+            score += 1
+        score += 0.2 * sum(1 for t in tokens if t in slug or t in names)
+        if score > 0.55:
+            scored.append((score, s.value))
+    scored.sort(key=lambda x: (-x[0], x[1]))
+    return [{"iri": i, "url": url(i), "label": labels(ox.NamedNode(i))} for _, i in scored[:limit]]
+
+
+# -- ontology documentation ----------------------------------------------------------------------
+
+CHARACTERISTICS = ("TransitiveProperty", "SymmetricProperty", "FunctionalProperty", "InverseFunctionalProperty",
+                   "AsymmetricProperty", "ReflexiveProperty", "IrreflexiveProperty")
+PROPERTY_TYPES = ("ObjectProperty", "DatatypeProperty", "AnnotationProperty")
+
+
+def ontology_context(ds: FrozenDataset, lang: str, url) -> dict:
+    """Every class, property and controlled term of graph/ontology, with usage counts."""
+    store = ds.store
+    og = ox.NamedNode(ONTOLOGY_GRAPH)
+    facts: dict = defaultdict(lambda: defaultdict(list))
+    for q in store.quads_for_pattern(None, None, None, og):
+        facts[q.subject][q.predicate.value].append(q.object)
+    v = _Views(ds, lang, url)
+
+    def rdf_list(head) -> list:
+        items = []
+        while isinstance(head, ox.BlankNode) and facts[head][RDF + "first"]:
+            items.append(facts[head][RDF + "first"][0])
+            head = facts[head][RDF + "rest"][0] if facts[head][RDF + "rest"] else None
+        return items
+
+    def expr(t) -> dict:
+        """An IRI as a link; a restriction as 'property some Class' text."""
+        if isinstance(t, ox.NamedNode):
+            return v.term(t)
+        f = facts[t]
+        if f[OWL + "onProperty"]:
+            for kind, word in (("someValuesFrom", "some"), ("allValuesFrom", "only"), ("hasValue", "value")):
+                if f[OWL + kind]:
+                    return {"kind": "text", "label": f"{v.labels(f[OWL + 'onProperty'][0])} {word} {v.labels(f[OWL + kind][0])}"}
+        return {"kind": "text", "label": "(anonymous class)"}
+
+    inverse: dict = defaultdict(list)
+    subs: dict = defaultdict(list)
+    disjoint: dict = defaultdict(list)
+    for s, f in facts.items():
+        for o in f[OWL + "inverseOf"]:
+            inverse[o].append(s)
+            inverse[s].append(o)
+        for o in f[RDFS + "subClassOf"] + f[RDFS + "subPropertyOf"]:
+            subs[o].append(s)
+        for o in f[OWL + "disjointWith"]:
+            disjoint[o].append(s)
+            disjoint[s].append(o)
+
+    instances = Counter()
+    for _, o in {(q.subject, q.object) for q in store.quads_for_pattern(None, TYPE, None, None)}:
+        instances[o.value] += 1
+    uses, mentions = Counter(), Counter()
+    for q in store:
+        if graph_of(q) != ONTOLOGY_GRAPH:
+            uses[(q.predicate.value, graph_of(q) == INFERRED_GRAPH)] += 1
+            if isinstance(q.object, ox.NamedNode) and graph_of(q) != INFERRED_GRAPH:
+                mentions[q.object.value] += 1
+
+    def text(t, prop):
+        by_lang = {}
+        for o in facts[t][prop]:
+            by_lang.setdefault(getattr(o, "language", None) or "", o.value)
+        return by_lang
+
+    def card(t) -> dict:
+        return {
+            "iri": t.value, "id": local_name(t.value), "curie": curie(t.value), "label": v.labels(t),
+            "labels": text(t, RDFS + "label"), "definitions": text(t, SKOS + "definition") or text(t, RDFS + "comment"),
+            "notes": text(t, SKOS + "scopeNote"),
+        }
+
+    ck_terms = [s for s in facts if isinstance(s, ox.NamedNode) and s.value.startswith(CK)]
+    types_of = {s: {o.value for o in facts[s][RDF + "type"]} for s in ck_terms}
+    classes, properties, individuals = [], [], defaultdict(list)
+    for t in sorted(ck_terms, key=lambda t: local_name(t.value).lower()):
+        ts = types_of[t]
+        if OWL + "Class" in ts:
+            classes.append({
+                **card(t), "instances": instances[t.value],
+                "superclasses": [expr(o) for o in facts[t][RDFS + "subClassOf"]],
+                "subclasses": [v.term(o) for o in subs[t] if isinstance(o, ox.NamedNode)],
+                "equivalent": [expr(o) for o in facts[t][OWL + "equivalentClass"]],
+                "disjoint": [v.term(o) for o in dict.fromkeys(disjoint[t]) if isinstance(o, ox.NamedNode)],
+            })
+        elif any(OWL + k in ts for k in PROPERTY_TYPES):
+            properties.append({
+                **card(t), "kind": next(k for k in PROPERTY_TYPES if OWL + k in ts),
+                "characteristics": [k.removesuffix("Property") for k in CHARACTERISTICS if OWL + k in ts],
+                "domain": [expr(o) for o in facts[t][RDFS + "domain"]], "range": [expr(o) for o in facts[t][RDFS + "range"]],
+                "superproperties": [v.term(o) for o in facts[t][RDFS + "subPropertyOf"]],
+                "subproperties": [v.term(o) for o in subs[t]],
+                "inverse": [v.term(o) for o in dict.fromkeys(inverse[t])],
+                "chains": [[v.term(x) for x in rdf_list(o)] for o in facts[t][OWL + "propertyChainAxiom"]],
+                "uses": uses[(t.value, False)], "uses_inferred": uses[(t.value, True)],
+            })
+        else:
+            scheme = [o for o in facts[t][SKOS + "inScheme"]] or [o for o in facts[t][RDF + "type"] if o.value.startswith(CK)]
+            key = scheme[0] if scheme else ox.NamedNode(OWL + "NamedIndividual")
+            if SKOS + "ConceptScheme" not in ts:
+                individuals[key].append({**card(t), "instances": mentions[t.value]})
+    class_ids = {c["iri"] for c in classes}
+
+    def tree(parent: str | None, path: tuple = ()) -> list:
+        kids = [c for c in classes if c["iri"] not in path and (
+                (parent is None and not any(s.get("iri") in class_ids for s in c["superclasses"]))
+                or (parent is not None and any(s.get("iri") == parent for s in c["superclasses"])))]
+        return [{"iri": c["iri"], "id": c["id"], "label": c["label"], "instances": c["instances"],
+                 "children": tree(c["iri"], path + (c["iri"],))} for c in kids]
+
+    header = facts[ox.NamedNode(CK.rstrip("#"))]
+    return {
+        "iri": CK.rstrip("#"), "lang": lang,
+        "title": {getattr(o, "language", ""): o.value for o in header[DCT + "title"]},
+        "description": {getattr(o, "language", ""): o.value for o in header[DCT + "description"]},
+        "version_info": [o.value for o in header[OWL + "versionInfo"]],
+        "classes": classes, "properties": properties, "tree": tree(None),
+        "individuals": [{"scheme": v.term(k), "terms": items} for k, items in sorted(individuals.items(), key=lambda kv: kv[0].value)],
+    }
