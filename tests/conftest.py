@@ -114,3 +114,18 @@ def mini_project(tmp_path) -> Path:
 @pytest.fixture
 def mini_config(mini_project) -> Config:
     return Config(root=mini_project, build_dir=mini_project / "build")
+
+
+# -- the real server over HTTP (issue 5): `chainkg serve` as a subprocess on a free port ----------
+@pytest.fixture(scope="session")
+def live_server(kg, config, tmp_path_factory):
+    """`chainkg serve` (gunicorn, 2 workers) on the repository's graph, loaded from the session's
+    build cache. Short limits so that the limit tests run quickly: 2 s per query, 500 rows."""
+    from live_server import start_server
+
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    server = start_server(["--workers", "2", "--threads", "4", "--timeout", "2", "--max-rows", "500",
+                           "--max-body", "20000"], log,
+                          root_args=["--root", str(ROOT), "--build-dir", str(config.cache_dir)])
+    yield server
+    server.stop()

@@ -215,5 +215,52 @@ def stats(ctx: click.Context, output: str) -> None:
         click.echo(f"  {n:5d}  {c}")
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256), help="Request threads per worker.")
+@click.option("--timeout", "timeout", default=None, type=click.FloatRange(0.1, 3600),
+              help="Time limit per query in seconds (default: Config.query_timeout_s).")
+@click.option("--max-rows", default=None, type=click.IntRange(1), help="Rows (or triples) per result; more is reported as truncated.")
+@click.option("--max-body", default=None, type=click.IntRange(1024), help="Largest request body in bytes (413 above).")
+@click.option("--data", "data", multiple=True, metavar="FILE[=GRAPH-IRI]",
+              help="Serve these RDF files instead of building the project (repeatable); =IRI loads a file into that named graph.")
+@click.option("--allow-service", multiple=True, metavar="IRI", help="An endpoint IRI that SERVICE may call (repeatable; none by default).")
+@click.option("--server", type=click.Choice(["gunicorn", "granian"]), default="gunicorn", show_default=True,
+              help="The production WSGI server.")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, timeout: float | None,
+          max_rows: int | None, max_body: int | None, data: tuple[str, ...], allow_service: tuple[str, ...],
+          server: str, log_level: str) -> None:
+    """Serve the SPARQL endpoint, linked data and workbench with a production WSGI server."""
+    from dataclasses import replace
+
+    from .pipeline import BuildError
+    from .serve import ServeOptions
+    from .serve import serve as run_server
+
+    config = _config(ctx)
+    changes = {"service_allowlist": tuple(allow_service)}
+    if timeout is not None:
+        changes["query_timeout_s"] = timeout
+    if max_rows is not None:
+        changes["max_rows"] = max_rows
+    if max_body is not None:
+        changes["max_body_bytes"] = max_body
+    for spec in data:
+        if not Path(spec.partition("=")[0]).is_file():
+            _fail(f"--data: no such file: {spec.partition('=')[0]}")
+    options = ServeOptions(host=host, port=port, workers=workers, threads=threads, server=server, data=data,
+                           log_level=log_level)
+    try:
+        run_server(replace(config, **changes), options)
+    except BuildError as e:
+        _fail(f"build failed:\n{e}")
+    except (OSError, ValueError, SyntaxError) as e:
+        _fail(str(e))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
