@@ -19,7 +19,7 @@ build: setup
 	$(BIN)/chainkg build
 
 serve: build
-	$(BIN)/chainkg query cq05-ic-top100-shandong-cities
+	$(BIN)/chainkg serve --host 127.0.0.1 --port 8000
 
 test: setup
 	sh scripts/install-browser.sh
@@ -30,6 +30,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python scripts/benchmark_build.py
+	$(BIN)/python scripts/benchmark_sparql.py
 
 clean:
 	rm -rf build .pytest_cache
