@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -100,12 +100,9 @@ class Parameter:
         return Parameter(name=self.name, type=self.items or "string", lang=self.lang, enum=self.enum)
 
     def to_terms(self, raw: object) -> list:
-        """A list parameter's values as RDF terms: repeated values, or one comma-separated string."""
-        if isinstance(raw, list | tuple):
-            parts = [str(v) for v in raw]
-        else:
-            parts = str(raw).split(",")
-        parts = [v.strip() for v in parts if v.strip()]
+        """A list parameter's values as RDF terms: repeated values, each possibly comma-separated."""
+        items = raw if isinstance(raw, list | tuple) else [raw]
+        parts = [v.strip() for item in items for v in str(item).split(",") if v.strip()]
         if len(parts) > MAX_LIST_ITEMS:
             raise ParameterError(self.name, f"more than {MAX_LIST_ITEMS} values")
         item = self.item

@@ -1,0 +1,433 @@
+"""Saved queries as a REST API (like grlc, with bound parameters; like Datasette's canned queries).
+
+    GET  /api/queries             the saved queries: name, title, description, parameters, tags
+    GET  /api/queries/{name}      run one; parameters from the query string (POST: from the form)
+    GET  /api/openapi.json        OpenAPI 3.1, generated from the queries' headers (openapi.py)
+
+A result page is `limit` rows from `offset`; one row more is fetched to know whether a next
+page exists (HTTP `Link: <...>; rel="next"`, and in JSON `head.link`, the format's own slot
+for a related URL: strict parsers such as Oxigraph's refuse unknown top-level keys). The dataset is frozen, so a
+response is a function of (dataset version, query, parameters, page, format): that is its ETag,
+and a repeated request with `If-None-Match` gets 304 without running anything.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+from xml.sax.saxutils import escape, quoteattr
+
+import pyoxigraph as ox
+from flask import Blueprint, Flask, Response, current_app, jsonify, request, url_for
+
+from .config import Config
+from .dataset import PREFIXES, FrozenDataset
+from .queries import RESERVED_NAMES, ParameterError, SavedQuery, load_queries
+from .sparql import QueryTimeout
+from .sparql import _with_timeout as with_timeout
+
+bp = Blueprint("api", __name__)
+
+DEFAULT_PAGE = 100
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+
+# format name -> media type. Solutions (SELECT, ASK) and graphs (CONSTRUCT, DESCRIBE).
+SOLUTION_FORMATS = {
+    "json": "application/sparql-results+json",
+    "xml": "application/sparql-results+xml",
+    "csv": "text/csv",
+    "tsv": "text/tab-separated-values",
+}
+GRAPH_FORMATS = {
+    "ttl": "text/turtle",
+    "jsonld": "application/ld+json",
+    "nt": "application/n-triples",
+    "rdf": "application/rdf+xml",
+}
+GRAPH_RDF_FORMATS = {
+    "ttl": ox.RdfFormat.TURTLE,
+    "jsonld": ox.RdfFormat.JSON_LD,
+    "nt": ox.RdfFormat.N_TRIPLES,
+    "rdf": ox.RdfFormat.RDF_XML,
+}
+# Extra media types a client may ask for, mapped to a format name.
+ALIASES = {"application/json": "json", "text/json": "json", "application/xml": "xml", "text/xml": "xml",
+           "application/x-turtle": "ttl", "application/json+ld": "jsonld"}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, parameter: str | None = None):
+        self.status = status
+        self.message = message
+        self.parameter = parameter
+        super().__init__(message)
+
+
+@bp.errorhandler(ApiError)
+def _api_error(e: ApiError):
+    body = {"error": e.message}
+    if e.parameter:
+        body["parameter"] = e.parameter
+    return jsonify(body), e.status
+
+
+# -- the saved queries of an app ------------------------------------------------
+
+
+@bp.record_once
+def _load(state) -> None:
+    """Read queries/ once, when the blueprint is registered: a bad header stops the app's start."""
+    config: Config = state.app.config["CHAINKG"]
+    state.app.extensions["chainkg.queries"] = load_queries(config.queries_dir)
+    state.app.extensions["chainkg.result_cache"] = ResultCache()
+
+
+def saved_queries(app: Flask | None = None) -> dict[str, SavedQuery]:
+    app = app or current_app
+    if "chainkg.queries" not in app.extensions:
+        app.extensions["chainkg.queries"] = load_queries(app.config["CHAINKG"].queries_dir)
+    return app.extensions["chainkg.queries"]
+
+
+def get_query(name: str) -> SavedQuery:
+    q = saved_queries().get(name)
+    if q is None:
+        raise ApiError(404, f"no saved query named {name!r}")
+    return q
+
+
+# -- running a page of results ---------------------------------------------------
+
+
+@dataclass
+class Page:
+    """One page of a saved query's result: solutions, a boolean, or triples."""
+
+    form: str
+    variables: list[str] = field(default_factory=list)
+    rows: list = field(default_factory=list)  # list of tuples of terms (None = unbound), or of triples
+    boolean: bool | None = None
+    has_more: bool = False
+
+
+class ResultCache:
+    """A small LRU of pages, keyed by dataset version and request (the dataset never changes)."""
+
+    def __init__(self, size: int = 256):
+        self.size = size
+        self._data: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]
+        return None
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+
+def run_page(ds: FrozenDataset, config: Config, q: SavedQuery, values: dict, limit: int, offset: int) -> Page:
+    """Run the query and collect rows offset..offset+limit, plus one to know if more follow,
+    under the same time limit as /sparql (the rows are produced while iterating, so the
+    collection runs inside the limit too)."""
+    text, subs = q.prepare(values)
+
+    def evaluate() -> Page:
+        try:
+            result = ds.query(text, substitutions=subs)
+        except SyntaxError as e:  # a broken saved query is the server's fault
+            raise ApiError(500, f"saved query {q.name} does not parse: {e}") from None
+        if isinstance(result, bool):
+            return Page(form="ASK", boolean=result)
+        if hasattr(result, "variables"):
+            variables = [v.value for v in result.variables]
+            page = Page(form="SELECT", variables=variables)
+        else:
+            page = Page(form=q.form if q.form in ("CONSTRUCT", "DESCRIBE") else "CONSTRUCT")
+        for i, item in enumerate(result):
+            if i < offset:
+                continue
+            if len(page.rows) == limit:
+                page.has_more = True  # the one row more
+                break
+            page.rows.append(tuple(item[v] for v in variables) if page.form == "SELECT" else item)
+        return page
+
+    try:
+        return with_timeout(evaluate, config.query_timeout_s)
+    except QueryTimeout as e:
+        raise ApiError(503, str(e)) from None
+
+
+# -- serialisers (SPARQL 1.1 Query Results JSON, XML, CSV, TSV) ---------------------
+
+
+def term_json(t) -> dict:
+    if isinstance(t, ox.NamedNode):
+        return {"type": "uri", "value": t.value}
+    if isinstance(t, ox.BlankNode):
+        return {"type": "bnode", "value": t.value}
+    if isinstance(t, ox.Literal):
+        d = {"type": "literal", "value": t.value}
+        if t.language:
+            d["xml:lang"] = t.language
+        elif t.datatype.value != XSD_STRING:
+            d["datatype"] = t.datatype.value
+        return d
+    return {"type": "literal", "value": str(t)}
+
+
+def page_json(page: Page, next_url: str | None) -> dict:
+    if page.form == "ASK":
+        return {"head": {}, "boolean": page.boolean}
+    bindings = [{v: term_json(t) for v, t in zip(page.variables, row, strict=True) if t is not None} for row in page.rows]
+    head: dict = {"vars": page.variables}
+    if next_url:
+        head["link"] = [next_url]  # the standard's place for a related URL; strict parsers reject extra keys
+    return {"head": head, "results": {"bindings": bindings}}
+
+
+def _csv_value(t) -> str:
+    if t is None:
+        return ""
+    if isinstance(t, ox.BlankNode):
+        return "_:" + t.value
+    return t.value
+
+
+def page_csv(page: Page) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    if page.form == "ASK":
+        w.writerow(["boolean"])
+        w.writerow(["true" if page.boolean else "false"])
+        return buf.getvalue()
+    w.writerow(page.variables)
+    for row in page.rows:
+        w.writerow([_csv_value(t) for t in row])
+    return buf.getvalue()
+
+
+def _tsv_value(t) -> str:
+    if t is None:
+        return ""
+    return str(t).replace("\t", "\\t")  # N-Triples form; a tab inside a literal is escaped
+
+
+def page_tsv(page: Page) -> str:
+    if page.form == "ASK":
+        return "?boolean\n" + ("true" if page.boolean else "false") + "\n"
+    lines = ["\t".join("?" + v for v in page.variables)]
+    lines += ["\t".join(_tsv_value(t) for t in row) for row in page.rows]
+    return "\n".join(lines) + "\n"
+
+
+def _xml_term(t) -> str:
+    if isinstance(t, ox.NamedNode):
+        return f"<uri>{escape(t.value)}</uri>"
+    if isinstance(t, ox.BlankNode):
+        return f"<bnode>{escape(t.value)}</bnode>"
+    if t.language:
+        return f"<literal xml:lang={quoteattr(t.language)}>{escape(t.value)}</literal>"
+    if t.datatype.value != XSD_STRING:
+        return f"<literal datatype={quoteattr(t.datatype.value)}>{escape(t.value)}</literal>"
+    return f"<literal>{escape(t.value)}</literal>"
+
+
+def page_xml(page: Page) -> str:
+    out = ['<?xml version="1.0" encoding="UTF-8"?>', '<sparql xmlns="http://www.w3.org/2005/sparql-results#">']
+    if page.form == "ASK":
+        out += ["<head/>", f"<boolean>{'true' if page.boolean else 'false'}</boolean>", "</sparql>"]
+        return "\n".join(out) + "\n"
+    out.append("<head>" + "".join(f"<variable name={quoteattr(v)}/>" for v in page.variables) + "</head>")
+    out.append("<results>")
+    for row in page.rows:
+        cells = "".join(f"<binding name={quoteattr(v)}>{_xml_term(t)}</binding>"
+                        for v, t in zip(page.variables, row, strict=True) if t is not None)
+        out.append(f"<result>{cells}</result>")
+    out += ["</results>", "</sparql>"]
+    return "\n".join(out) + "\n"
+
+
+def page_graph(page: Page, fmt: str) -> bytes:
+    rdf_format = GRAPH_RDF_FORMATS[fmt]
+    kwargs = {"prefixes": PREFIXES} if rdf_format in (ox.RdfFormat.TURTLE, ox.RdfFormat.RDF_XML) else {}
+    return ox.serialize(page.rows, format=rdf_format, **kwargs)
+
+
+def render(page: Page, fmt: str, next_url: str | None) -> bytes:
+    if fmt == "json":
+        return json.dumps(page_json(page, next_url), ensure_ascii=False).encode()
+    if fmt == "csv":
+        return page_csv(page).encode()
+    if fmt == "tsv":
+        return page_tsv(page).encode()
+    if fmt == "xml":
+        return page_xml(page).encode()
+    return page_graph(page, fmt)
+
+
+# -- request handling -----------------------------------------------------------------
+
+
+def formats_for(q: SavedQuery) -> dict[str, str]:
+    if q.form in ("CONSTRUCT", "DESCRIBE"):
+        return GRAPH_FORMATS
+    if q.form == "ASK":
+        return {k: SOLUTION_FORMATS[k] for k in ("json", "xml")}
+    return SOLUTION_FORMATS
+
+
+def choose_format(q: SavedQuery, requested: str | None) -> str:
+    offered = formats_for(q)
+    if requested:
+        name = ALIASES.get(requested, requested)
+        name = next((k for k, v in offered.items() if v == name), name)
+        if name not in offered:
+            raise ApiError(400, f"format {requested!r} is not offered for this query (one of: {', '.join(offered)})", "format")
+        return name
+    candidates = list(offered.values()) + [a for a, n in ALIASES.items() if n in offered]
+    best = request.accept_mimetypes.best_match(candidates)
+    if best is None:
+        if request.headers.get("Accept", "").strip():
+            raise ApiError(406, f"none of the accepted media types is offered ({', '.join(offered.values())})")
+        return next(iter(offered))
+    return ALIASES.get(best) or next(k for k, v in offered.items() if v == best)
+
+
+def _int_arg(values, name: str, default: int, low: int, high: int) -> int:
+    raw = values.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        n = int(str(raw).strip())
+    except ValueError:
+        raise ApiError(400, f"parameter {name!r}: not an integer: {raw!r}", name) from None
+    if not low <= n <= high:
+        raise ApiError(400, f"parameter {name!r}: must be between {low} and {high}", name)
+    return n
+
+
+def request_values(q: SavedQuery) -> tuple[dict, dict]:
+    """(parameter values, control values) from the query string and, for POST, the form."""
+    source = request.values  # args + form
+    params: dict = {}
+    control: dict = {}
+    for key in source:
+        if key in RESERVED_NAMES:
+            control[key] = source.get(key)
+            continue
+        p = q.param(key)
+        got = [v for v in source.getlist(key)]
+        if p is not None and p.type == "list":
+            params[key] = got
+        else:
+            params[key] = got if len(got) > 1 else got[0]
+    return params, control
+
+
+def canonical(values: dict) -> list[tuple[str, str]]:
+    pairs = []
+    for k in sorted(values):
+        v = values[k]
+        for item in v if isinstance(v, list) else [v]:
+            if str(item) != "":
+                pairs.append((k, str(item)))
+    return pairs
+
+
+def page_url(name: str, values: dict, limit: int, offset: int, fmt: str | None = None) -> str:
+    pairs = canonical(values) + [("limit", str(limit)), ("offset", str(offset))]
+    if fmt:
+        pairs.append(("format", fmt))
+    return url_for("api.run_query", name=name) + "?" + urlencode(pairs)
+
+
+def get_page(q: SavedQuery, values: dict, limit: int, offset: int) -> Page:
+    """A page of results, from the per-version cache when the same request was seen."""
+    app = current_app
+    ds: FrozenDataset = app.config["DATASET"]
+    cache: ResultCache = app.extensions.setdefault("chainkg.result_cache", ResultCache())
+    key = (ds.version, q.name, tuple(canonical(values)), limit, offset)
+    page = cache.get(key)
+    if page is None:
+        page = run_page(ds, app.config["CHAINKG"], q, values, limit, offset)
+        cache.put(key, page)
+    return page
+
+
+def etag_for(q: SavedQuery, values: dict, limit: int, offset: int, fmt: str) -> str:
+    ds: FrozenDataset = current_app.config["DATASET"]
+    key = json.dumps([q.name, canonical(values), limit, offset, fmt], ensure_ascii=False)
+    return f"{ds.version}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+
+
+def parse_request(q: SavedQuery) -> tuple[dict, int, int]:
+    """Validated (values, limit, offset); ParameterError and ApiError name the culprit."""
+    config: Config = current_app.config["CHAINKG"]
+    values, control = request_values(q)
+    limit = _int_arg(control, "limit", min(DEFAULT_PAGE, config.max_rows), 1, config.max_rows)
+    offset = _int_arg(control, "offset", 0, 0, config.max_rows * 100)
+    q.prepare(values)  # validate every parameter before anything else
+    return values, limit, offset
+
+
+@bp.get("/api/queries")
+def list_queries():
+    items = []
+    for q in saved_queries().values():
+        d = q.as_dict()
+        d["url"] = url_for("api.run_query", name=q.name)
+        d["page"] = url_for("ui.query_page", name=q.name) if "ui" in current_app.blueprints else None
+        d["formats"] = list(formats_for(q))
+        items.append(d)
+    ds: FrozenDataset = current_app.config["DATASET"]
+    return jsonify(version=ds.version, queries=items)
+
+
+@bp.route("/api/queries/<name>", methods=["GET", "POST"])
+def run_query(name: str):
+    q = get_query(name)
+    try:
+        values, limit, offset = parse_request(q)
+    except ParameterError as e:
+        raise ApiError(400, str(e), e.name) from None
+    fmt = choose_format(q, request.values.get("format"))
+    etag = etag_for(q, values, limit, offset, fmt)
+    headers = {"ETag": f'"{etag}"', "Cache-Control": "no-cache", "Vary": "Accept"}
+    if request.method == "GET" and request.if_none_match.contains(etag):
+        return Response(status=304, headers=headers)
+    page = get_page(q, values, limit, offset)
+    next_url = page_url(name, values, limit, offset + limit, request.values.get("format")) if page.has_more else None
+    if next_url:
+        headers["Link"] = f'<{next_url}>; rel="next"'
+    media = formats_for(q)[fmt]
+    if media.startswith("text/"):
+        media += "; charset=utf-8"
+    headers["Content-Disposition"] = f'inline; filename="{name}.{fmt}"'
+    return Response(render(page, fmt, next_url), status=200, headers=headers, mimetype=None, content_type=media)
+
+
+@bp.get("/api/openapi.json")
+def openapi_json():
+    from .openapi import openapi_document
+
+    ds: FrozenDataset = current_app.config["DATASET"]
+    doc = openapi_document(saved_queries(), current_app.config["CHAINKG"], version=ds.version)
+    resp = jsonify(doc)
+    resp.headers["Access-Control-Allow-Origin"] = "*"
+    return resp
