@@ -22,7 +22,6 @@ serve: build
 	$(BIN)/chainkg serve --host 127.0.0.1 --port 8000
 
 test: setup
-	sh scripts/install-browser.sh
 	$(BIN)/python -m pytest -q
 
 lint: setup

@@ -1,13 +1,19 @@
 #!/bin/sh
-# Debian packages the project needs beyond Python: Graphviz `dot` (the chain map is drawn
-# server-side as SVG) and chromium's WebDriver (tests/test_browser_workbench.py drives Debian's
-# chromium with selenium; scripts/install-browser.sh installs chromium itself). Idempotent:
-# installs only what is missing; uses sudo when not root; says so and goes on when it cannot.
+# Debian packages the project needs beyond Python, installed only when missing:
+#   graphviz         `dot` draws the chain map as SVG on the server
+#   chromium         headless browser for tests/test_browser_*.py
+#   chromium-driver  WebDriver for the workbench browser test (selenium)
+#   fonts-wqy-zenhei a CJK font, so that screenshots of Chinese labels are legible
+# Idempotent; uses sudo when not root; CI runs it as root on a fresh Debian machine.
 set -eu
 
 missing=""
 command -v dot >/dev/null 2>&1 || missing="$missing graphviz"
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
 [ -x /usr/bin/chromedriver ] || missing="$missing chromium-driver"
+if ! command -v fc-list >/dev/null 2>&1 || [ -z "$(fc-list :lang=zh 2>/dev/null)" ]; then
+    missing="$missing fonts-wqy-zenhei"
+fi
 [ -n "$missing" ] || exit 0
 
 if [ "$(id -u)" -eq 0 ]; then
@@ -15,11 +21,11 @@ if [ "$(id -u)" -eq 0 ]; then
 elif command -v sudo >/dev/null 2>&1; then
     SUDO="sudo"
 else
-    echo "install-system-deps: need root or sudo to install:$missing (the chain map falls back to lists)" >&2
+    echo "install-system-deps: need root or sudo to install:$missing" >&2
     exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-    echo "install-system-deps: no apt-get; install$missing yourself (the chain map falls back to lists)" >&2
+    echo "install-system-deps: no apt-get; install$missing yourself" >&2
     exit 0
 fi
 echo "install-system-deps: installing$missing" >&2

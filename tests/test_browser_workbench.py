@@ -26,7 +26,7 @@ DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     if not (Path(CHROMIUM).exists() and Path(DRIVER).exists()):
-        message = "chromium and chromium-driver are missing: run scripts/install-browser.sh and scripts/install-system-deps.sh"
+        message = "chromium and chromium-driver are missing: run scripts/install-system-deps.sh"
         if os.environ.get("CI"):
             pytest.fail(message)  # CI installs them (make test): missing there is a broken setup
         pytest.skip(message)
