@@ -37,7 +37,7 @@ def main() -> None:
     n = sum(len(g) for g in inputs.graphs.values())
     print(f"asserted + ontology: {n} triples in {len(inputs.graphs)} graphs\n")
 
-    print("cold build, stage timings in seconds (median of %d)" % args.repeat)
+    print(f"cold build, stage timings in seconds (median of {args.repeat})")
     print(f"{'reasoner':<12}{'load':>8}{'validate':>10}{'reason':>9}{'freeze':>9}{'total':>9}{'inferred':>10}")
     totals = {}
     for engine in ("reasonable", "owlrl"):

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from conftest import MINI_TRIG
 
 from chainkg.config import Config
 from chainkg.load import BACKGROUND_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH, PROVENANCE_GRAPH
 from chainkg.pipeline import BuildError, ValidationFailed, build
+from conftest import MINI_TRIG
 
 ID = "https://w3id.org/chainkg/id/"
 CK = "https://w3id.org/chainkg/ontology#"
 
 
 def ask(ds, query: str, **kw) -> bool:
-    return bool(ds.query("PREFIX ck: <%s> PREFIX id: <%s> ASK { %s }" % (CK, ID, query), **kw))
+    return bool(ds.query(f"PREFIX ck: <{CK}> PREFIX id: <{ID}> ASK {{ {query} }}", **kw))
 
 
 def test_valid_project_builds_with_graphs_kept_apart(mini_config):
@@ -140,10 +140,10 @@ def test_union_default_graph_is_a_set_not_a_multiset(mini_config):
     path = mini_config.triples_dir / "900_test.trig"
     path.write_text(MINI_TRIG.replace("        ck:locatedIn id:qingdao .\n}", "        ck:locatedIn id:qingdao .\n    id:test-park ck:locatedIn id:laoshan-district .\n}"))
     ds = build(mini_config).dataset
-    q = "SELECT (COUNT(*) AS ?n) WHERE { <%stest-park> <%slocatedIn> <%slaoshan-district> }" % (ID, CK, ID)
+    q = f"SELECT (COUNT(*) AS ?n) WHERE {{ <{ID}test-park> <{CK}locatedIn> <{ID}laoshan-district> }}"
     assert ds.select(q)[0]["n"] == "1"
     assert ds.select(q, asserted_only=True)[0]["n"] == "1"
-    n_graphs = "SELECT (COUNT(?g) AS ?n) WHERE { GRAPH ?g { <%stest-park> <%slocatedIn> <%slaoshan-district> } }" % (ID, CK, ID)
+    n_graphs = f"SELECT (COUNT(?g) AS ?n) WHERE {{ GRAPH ?g {{ <{ID}test-park> <{CK}locatedIn> <{ID}laoshan-district> }} }}"
     assert ds.select(n_graphs)[0]["n"] == "2"
 
 
