@@ -288,3 +288,15 @@ def test_healthz_and_one_log_line_per_request(live_server):
     get(live_server, "ASK { ?s ?p 'log-line-marker' }")
     log = live_server.log_text()
     assert re.search(r"chainkg\.http: 127\.0\.0\.1 GET /sparql\?query=ASK.*log-line-marker.* 200 [\d.]+ms", log), log[-2000:]
+
+
+def test_default_graph_is_the_distinct_union_over_http(live_server, kg):
+    # a triple stated by several claims is one triple of the default graph, asserted or not
+    row = kg.select("""SELECT ?s ?p ?o (COUNT(?g) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } FILTER(isIRI(?o)) }
+                       GROUP BY ?s ?p ?o HAVING (COUNT(?g) > 1) ORDER BY ?s ?p ?o LIMIT 1""")[0]
+    q = f"SELECT (COUNT(*) AS ?n) WHERE {{ <{row['s']}> <{row['p']}> <{row['o']}> }}"
+    for extra in ({}, {"inferred": "false"}):
+        r = requests.post(live_server.sparql, data={"query": q, **extra},
+                          headers={"Accept": "application/sparql-results+json"}, timeout=30)
+        assert r.status_code == 200, r.text
+        assert r.json()["results"]["bindings"][0]["n"]["value"] == "1", (row, extra)

@@ -104,7 +104,7 @@ def run_query(ds: FrozenDataset, text: str, *, accept: str | None = None, format
               named_graphs: Sequence[str] | None = None, asserted_only: bool = False,
               timeout: float | None = 5.0, max_rows: int | None = 10_000, service_allowlist: Sequence[str] = (),
               cache: ResultCache | None = None, if_none_match: str | None = None,
-              asserted_graphs: list | None = None, base_iri: str | None = None) -> QueryResult:
+              base_iri: str | None = None) -> QueryResult:
     """Check, run and serialise one query on the frozen dataset. Raises QueryError subclasses.
 
     Graphs: by default the default graph is the union of all graphs; `asserted_only` leaves out
@@ -135,21 +135,25 @@ def run_query(ds: FrozenDataset, text: str, *, accept: str | None = None, format
         if hit is not None:
             return hit
 
-    kwargs: dict = {"substitutions": substitutions or None, "base_iri": base_iri}
+    if substitutions:
+        from .queries import inject_values  # a VALUES block of terms: binds without projection
+
+        text = inject_values(text, substitutions)
+    # The dataset's derived stores hold the *distinct* union in their default graph (Oxigraph's
+    # use_default_graph_as_union would count a triple once per claim that states it).
+    kwargs: dict = {"base_iri": base_iri}
+    store = ds.union_store
     if protocol_dataset:
+        store = ds.store
         kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graphs or ()]
         kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs or ()]
     elif asserted_only:
-        graphs = asserted_graphs if asserted_graphs is not None else ds.asserted_graphs()
-        kwargs["default_graph"] = [ox.DefaultGraph(), *graphs]
-        kwargs["named_graphs"] = graphs
-    elif not info.has_from:
-        kwargs["use_default_graph_as_union"] = True
+        store = ds.asserted_store
     prefixes = {**PREFIXES, **info.prefixes}
 
     def execute():
         try:
-            return ds.store.query(text, **kwargs)
+            return store.query(text, **kwargs)
         except SyntaxError as e:
             raise QuerySyntaxError(f"SPARQL syntax error: {e}") from None
 
@@ -177,7 +181,6 @@ class Endpoint:
     def __init__(self, ds: FrozenDataset, config: Config):
         self.ds, self.config = ds, config
         self.cache = ResultCache()
-        self.asserted = ds.asserted_graphs()
         self._descriptions: dict = {}
 
     def run(self, text: str, **kwargs) -> QueryResult:
@@ -185,7 +188,6 @@ class Endpoint:
         kwargs.setdefault("max_rows", self.config.max_rows)
         kwargs.setdefault("service_allowlist", self.config.service_allowlist)
         kwargs.setdefault("cache", self.cache)
-        kwargs.setdefault("asserted_graphs", self.asserted)
         return run_query(self.ds, text, **kwargs)
 
     def description(self, endpoint_url: str, fmt: Format) -> bytes:
