@@ -61,8 +61,11 @@ def with_timeout(fn, timeout: float | None):
     def task():
         try:
             box["value"] = fn()
-        except BaseException as e:  # handed to the waiting request thread
-            box["error"] = e
+        except BaseException as e:  # handed to the waiting request thread, without its frames:
+            # they may hold Oxigraph result iterators, which must be dropped on this thread
+            box["error"] = e.with_traceback(None)
+            if e.__context__ is not None:
+                e.__context__.__traceback__ = None
         finally:
             done.set()
 
