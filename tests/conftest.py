@@ -45,7 +45,8 @@ def saved(kg, saved_queries):
     return run
 
 
-MINI_TRIG = """\
+# The prefixes of a test article (a .trig file of claims).
+PREFIXES = """\
 @prefix ck:    <https://w3id.org/chainkg/ontology#> .
 @prefix id:    <https://w3id.org/chainkg/id/> .
 @prefix claim: <https://w3id.org/chainkg/claim/> .
@@ -54,7 +55,9 @@ MINI_TRIG = """\
 @prefix rdfs:  <http://www.w3.org/2000/01/rdf-schema#> .
 @prefix skos:  <http://www.w3.org/2004/02/skos/core#> .
 @prefix xsd:   <http://www.w3.org/2001/XMLSchema#> .
+"""
 
+MINI_TRIG = PREFIXES + """
 claim:900-park {
     id:test-park a ck:IndustrialPark ;
         rdfs:label "测试产业园"@zh , "Test Park"@en ; skos:prefLabel "测试产业园"@zh ;
@@ -91,18 +94,22 @@ src:900_test a ck:Source ;
 """
 
 
-def make_project(root: Path, trig: str = MINI_TRIG, sources: str = MINI_SOURCES) -> Path:
-    """A small project folder: the repository's ontology, shapes and background places,
-    plus one test article of claims. Returns root."""
+def make_project(root: Path, trig: str = MINI_TRIG, sources: str = MINI_SOURCES, *, article: str = "900_test",
+                 saved_queries: bool = False, queries: dict[str, str] | None = None) -> Path:
+    """A small project folder: the repository's ontology, shapes and background places, plus one
+    test article of claims (triples/{article}.trig) and its sources.ttl. saved_queries also copies
+    the repository's saved queries; queries adds more ({file name: text}). Idempotent. Returns root."""
     import shutil
 
-    for folder in ("ontology", "shapes"):
+    for folder in ("ontology", "shapes") + (("queries",) if saved_queries else ()):
         shutil.copytree(ROOT / folder, root / folder, dirs_exist_ok=True)
     (root / "triples").mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "triples" / "background.trig", root / "triples" / "background.trig")
     (root / "triples" / "sources.ttl").write_text(sources, encoding="utf-8")
-    (root / "triples" / "900_test.trig").write_text(trig, encoding="utf-8")
+    (root / "triples" / f"{article}.trig").write_text(trig, encoding="utf-8")
     (root / "queries").mkdir(exist_ok=True)
+    for name, text in (queries or {}).items():
+        (root / "queries" / name).write_text(text, encoding="utf-8")
     return root
 
 

@@ -7,34 +7,16 @@ things (the build, the server) are made once per test process, whichever module 
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-import requests
 
 from chainkg.config import Config
 from chainkg.pipeline import build
+from conftest import PREFIXES, make_project
+from live_server import start_server
 
-ROOT = Path(__file__).resolve().parents[1]
 ID = "https://w3id.org/chainkg/id/"
-
-PREFIXES = """\
-@prefix ck:    <https://w3id.org/chainkg/ontology#> .
-@prefix id:    <https://w3id.org/chainkg/id/> .
-@prefix claim: <https://w3id.org/chainkg/claim/> .
-@prefix src:   <https://w3id.org/chainkg/source/> .
-@prefix prov:  <http://www.w3.org/ns/prov#> .
-@prefix rdfs:  <http://www.w3.org/2000/01/rdf-schema#> .
-@prefix skos:  <http://www.w3.org/2004/02/skos/core#> .
-@prefix xsd:   <http://www.w3.org/2001/XMLSchema#> .
-"""
 
 SOURCES = PREFIXES + """\
 @prefix dcterms: <http://purl.org/dc/terms/> .
@@ -137,25 +119,12 @@ CONSTRUCT { ?tenant ck:tenantOf ?park ; rdfs:label ?label } WHERE { ?tenant ck:t
 
 def make_web_project(root: Path) -> Path:
     """A project folder: the repository's ontology, shapes, background places and saved
-    queries, plus the invented test chain above."""
-    for folder in ("ontology", "shapes", "queries"):
-        shutil.copytree(ROOT / folder, root / folder, dirs_exist_ok=True)
-    (root / "triples").mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "triples" / "background.trig", root / "triples" / "background.trig")
-    (root / "triples" / "sources.ttl").write_text(SOURCES, encoding="utf-8")
-    (root / "triples" / "900_test.trig").write_text(TRIG, encoding="utf-8")
-    (root / "queries" / "t-typed.rq").write_text(TYPED_QUERY, encoding="utf-8")
-    (root / "queries" / "t-graph.rq").write_text(GRAPH_QUERY, encoding="utf-8")
-    return root
+    queries, plus the invented test chain and the test queries above."""
+    return make_project(root, trig=TRIG, sources=SOURCES, saved_queries=True,
+                        queries={"t-typed.rq": TYPED_QUERY, "t-graph.rq": GRAPH_QUERY})
 
 
 _SINGLETONS: dict = {}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -187,54 +156,12 @@ def client(web_app):
     return web_app.test_client()
 
 
-WSGI = """\
-from pathlib import Path
-from chainkg.app import create_app
-from chainkg.config import Config
-app = create_app(Config(root=Path({root!r}), build_dir=Path({build!r})))
-"""
-
-
 @pytest.fixture(scope="session")
-def web_server(web_config):
-    """Base URL of gunicorn serving the test project on a free loopback port."""
+def web_server(web_config, request):
+    """Base URL of `chainkg serve` (gunicorn, 1 worker) serving the test project on a free loopback port."""
     if "server" not in _SINGLETONS:
-        folder = web_config.root / "wsgi"
-        folder.mkdir(exist_ok=True)
-        (folder / "chainkg_test_wsgi.py").write_text(WSGI.format(root=str(web_config.root), build=str(web_config.cache_dir)))
-        port = _free_port()
-        gunicorn = Path(sys.executable).with_name("gunicorn")
-        log = open(web_config.root / "gunicorn.log", "w")  # noqa: SIM115 (closed at exit by the process end)
-        proc = subprocess.Popen(
-            [str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4", "--timeout", "60",
-             "--pythonpath", str(folder), "chainkg_test_wsgi:app"],
-            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            start_new_session=True,
-        )
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {(web_config.root / 'gunicorn.log').read_text()[-2000:]}")
-            try:
-                if requests.get(url + "/healthz", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
-        else:
-            proc.kill()
-            raise RuntimeError("gunicorn did not answer in 60 s")
-        _SINGLETONS["server"] = (proc, url)
-
-        import atexit
-
-        def _stop():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-
-        atexit.register(_stop)
-    return _SINGLETONS["server"][1]
+        server = start_server(["--workers", "1", "--threads", "4"], web_config.root / "server.log",
+                              root_args=["--root", str(web_config.root), "--build-dir", str(web_config.cache_dir)])
+        request.addfinalizer(server.stop)
+        _SINGLETONS["server"] = server
+    return _SINGLETONS["server"].url

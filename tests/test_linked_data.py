@@ -1,20 +1,14 @@
 """Linked data over real HTTP: every IRI answers with HTML or RDF by content negotiation.
 
-The server runs under gunicorn on 127.0.0.1 on a small fixture project: the repository's
-ontology, shapes and background places plus one test article (ld-test-*), so that the tests
-do not depend on what the articles say. test_dumps, test_void and test_browser_entity import
-the fixtures from here.
+The server (`chainkg serve`, gunicorn) runs on 127.0.0.1 on a small fixture project: the
+repository's ontology, shapes and background places plus one test article (ld-test-*), so that
+the tests do not depend on what the articles say. test_dumps, test_void and test_browser_entity
+import the fixtures from here.
 """
 
 from __future__ import annotations
 
 import gzip
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -24,8 +18,9 @@ from rdflib.namespace import PROV, RDF, RDFS
 
 from chainkg.config import Config
 from chainkg.pipeline import build
+from conftest import PREFIXES, make_project
+from live_server import start_server
 
-ROOT = Path(__file__).resolve().parents[1]
 CK = Namespace("https://w3id.org/chainkg/ontology#")
 ID = Namespace("https://w3id.org/chainkg/id/")
 CLAIM = Namespace("https://w3id.org/chainkg/claim/")
@@ -52,17 +47,6 @@ src:background a ck:Source ;
     dcterms:publisher "chainkg"@en ;
     dcterms:date "2026-11-22"^^xsd:date ;
     dcterms:language "en" .
-"""
-
-PREFIXES = """\
-@prefix ck:    <https://w3id.org/chainkg/ontology#> .
-@prefix id:    <https://w3id.org/chainkg/id/> .
-@prefix claim: <https://w3id.org/chainkg/claim/> .
-@prefix src:   <https://w3id.org/chainkg/source/> .
-@prefix prov:  <http://www.w3.org/ns/prov#> .
-@prefix rdfs:  <http://www.w3.org/2000/01/rdf-schema#> .
-@prefix skos:  <http://www.w3.org/2004/02/skos/core#> .
-@prefix xsd:   <http://www.w3.org/2001/XMLSchema#> .
 """
 
 CLAIMS = PREFIXES + f"""
@@ -103,18 +87,6 @@ ACCEPT = {
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 
 
-def make_ld_project(root: Path) -> Path:
-    """Repository ontology, shapes, background places; one test article. Idempotent."""
-    for folder in ("ontology", "shapes"):
-        shutil.copytree(ROOT / folder, root / folder, dirs_exist_ok=True)
-    (root / "triples").mkdir(parents=True, exist_ok=True)
-    (root / "queries").mkdir(exist_ok=True)
-    shutil.copy(ROOT / "triples" / "background.trig", root / "triples" / "background.trig")
-    (root / "triples" / "sources.ttl").write_text(SOURCES, encoding="utf-8")
-    (root / "triples" / "990_ld_test.trig").write_text(CLAIMS, encoding="utf-8")
-    return root
-
-
 def parse(body: bytes, ext: str):
     """RDF bytes -> rdflib Dataset (quad formats) or Graph."""
     fmt = ACCEPT[ext][1]
@@ -123,18 +95,12 @@ def parse(body: bytes, ext: str):
     return g
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 _servers: dict = {}
 
 
 @pytest.fixture(scope="session")
 def ld_project(tmp_path_factory) -> Path:
-    return make_ld_project(tmp_path_factory.getbasetemp() / "ld-project")
+    return make_project(tmp_path_factory.getbasetemp() / "ld-project", trig=CLAIMS, sources=SOURCES, article="990_ld_test")
 
 
 @pytest.fixture(scope="session")
@@ -149,39 +115,13 @@ def ld_dataset(ld_config):
 
 @pytest.fixture(scope="session")
 def ld_server(ld_project, ld_dataset, request) -> str:
-    """Base URL of a gunicorn server (2 workers) on the fixture project; one per test session."""
-    if "url" in _servers:
-        return _servers["url"]
-    port = free_port()
-    (ld_project / "ld_wsgi.py").write_text(
-        "from pathlib import Path\nfrom chainkg.app import create_app\nfrom chainkg.config import Config\n"
-        f"root = Path({str(ld_project)!r})\napp = create_app(Config(root=root, build_dir=root / 'build'))\n")
-    log = open(ld_project / "server.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--chdir", str(ld_project), "-b", f"127.0.0.1:{port}",
-                             "-w", "2", "--threads", "4", "ld_wsgi:app"], stdout=log, stderr=subprocess.STDOUT,
-                            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
-
-    def stop():
-        proc.terminate()
-        proc.wait(10)
-        log.close()
-
-    request.addfinalizer(stop)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if requests.get(url + "/healthz", timeout=2).ok:
-                break
-        except requests.ConnectionError:
-            pass
-        if proc.poll() is not None:
-            pytest.fail("gunicorn exited:\n" + (ld_project / "server.log").read_text())
-        time.sleep(0.2)
-    else:
-        pytest.fail("gunicorn did not answer in 60 s")
-    _servers["url"] = url
-    return url
+    """Base URL of `chainkg serve` (gunicorn, 2 workers) on the fixture project; one per test session."""
+    if "url" not in _servers:
+        server = start_server(["--workers", "2", "--threads", "4"], ld_project / "server.log",
+                              root_args=["--root", str(ld_project), "--build-dir", str(ld_project / "build")])
+        request.addfinalizer(server.stop)
+        _servers["url"] = server.url
+    return _servers["url"]
 
 
 # -- dereferencing -------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from urllib.parse import quote
 import pyoxigraph as ox
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, render_template_string, request, send_file
 
-from . import pages, void
+from . import ontology_docs, pages, void
 from .dataset import PREFIXES, FrozenDataset
 from .export import FORMATS, ensure_dumps
 from .load import ONTOLOGY_GRAPH
@@ -244,7 +244,7 @@ def ontology(ext: str | None = None, version: str | None = None):
 
     def render(e: str):
         if e in ("html", "json"):
-            ctx = _cached(("ontology", lang), lambda: pages.ontology_context(ds, lang, iri_url))
+            ctx = _cached(("ontology", lang), lambda: ontology_docs.ontology_context(ds, lang, iri_url))
             if e == "json":
                 return jsonify(ctx)
             return render_template("ontology.html", **ctx, alternates=alternates("/ontology", DOCUMENT),
