@@ -195,3 +195,18 @@ def test_result_json_is_standard_sparql_json(client):
     assert b["tenantLabel"] == {"type": "literal", "value": "Test Tenant 04", "xml:lang": "en"}
     assert b["minTenants"]["datatype"] == "http://www.w3.org/2001/XMLSchema#integer"
     json.dumps(body)
+
+
+def test_quoted_triples_serialise_in_every_format():
+    """A quoted triple (RDF-star, which Oxigraph returns) is written as the standard's triple term."""
+    import json as _json
+
+    import pyoxigraph as ox
+
+    from chainkg.api import Page, page_csv, page_json, page_xml
+
+    t = ox.Triple(ox.NamedNode("http://e/a"), ox.NamedNode("http://e/b"), ox.Literal("c", language="en"))
+    page = Page(form="SELECT", variables=["t"], rows=[(t,)], boolean=None)
+    assert _json.loads(_json.dumps(page_json(page, None)))["results"]["bindings"][0]["t"]["type"] == "triple"
+    assert "<triple><subject><uri>http://e/a</uri></subject>" in page_xml(page)
+    assert "http://e/a" in page_csv(page)

@@ -21,7 +21,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import quoteattr
 
 import pyoxigraph as ox
 from flask import Blueprint, Flask, Response, current_app, jsonify, request, url_for
@@ -29,8 +29,9 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request, url
 from .config import Config
 from .dataset import PREFIXES, FrozenDataset
 from .queries import RESERVED_NAMES, ParameterError, SavedQuery, load_queries
-from .sparql import QueryTimeout
-from .sparql import _with_timeout as with_timeout
+from .sparql_errors import QueryTimeout
+from .sparql_formats import csv_value, json_term, xml_term
+from .sparql_limits import with_timeout
 
 bp = Blueprint("api", __name__)
 
@@ -176,37 +177,14 @@ def run_page(ds: FrozenDataset, config: Config, q: SavedQuery, values: dict, lim
 # -- serialisers (SPARQL 1.1 Query Results JSON, XML, CSV, TSV) ---------------------
 
 
-def term_json(t) -> dict:
-    if isinstance(t, ox.NamedNode):
-        return {"type": "uri", "value": t.value}
-    if isinstance(t, ox.BlankNode):
-        return {"type": "bnode", "value": t.value}
-    if isinstance(t, ox.Literal):
-        d = {"type": "literal", "value": t.value}
-        if t.language:
-            d["xml:lang"] = t.language
-        elif t.datatype.value != XSD_STRING:
-            d["datatype"] = t.datatype.value
-        return d
-    return {"type": "literal", "value": str(t)}
-
-
 def page_json(page: Page, next_url: str | None) -> dict:
     if page.form == "ASK":
         return {"head": {}, "boolean": page.boolean}
-    bindings = [{v: term_json(t) for v, t in zip(page.variables, row, strict=True) if t is not None} for row in page.rows]
+    bindings = [{v: json_term(t) for v, t in zip(page.variables, row, strict=True) if t is not None} for row in page.rows]
     head: dict = {"vars": page.variables}
     if next_url:
         head["link"] = [next_url]  # the standard's place for a related URL; strict parsers reject extra keys
     return {"head": head, "results": {"bindings": bindings}}
-
-
-def _csv_value(t) -> str:
-    if t is None:
-        return ""
-    if isinstance(t, ox.BlankNode):
-        return "_:" + t.value
-    return t.value
 
 
 def page_csv(page: Page) -> str:
@@ -218,7 +196,7 @@ def page_csv(page: Page) -> str:
         return buf.getvalue()
     w.writerow(page.variables)
     for row in page.rows:
-        w.writerow([_csv_value(t) for t in row])
+        w.writerow([csv_value(t) for t in row])
     return buf.getvalue()
 
 
@@ -236,18 +214,6 @@ def page_tsv(page: Page) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _xml_term(t) -> str:
-    if isinstance(t, ox.NamedNode):
-        return f"<uri>{escape(t.value)}</uri>"
-    if isinstance(t, ox.BlankNode):
-        return f"<bnode>{escape(t.value)}</bnode>"
-    if t.language:
-        return f"<literal xml:lang={quoteattr(t.language)}>{escape(t.value)}</literal>"
-    if t.datatype.value != XSD_STRING:
-        return f"<literal datatype={quoteattr(t.datatype.value)}>{escape(t.value)}</literal>"
-    return f"<literal>{escape(t.value)}</literal>"
-
-
 def page_xml(page: Page) -> str:
     out = ['<?xml version="1.0" encoding="UTF-8"?>', '<sparql xmlns="http://www.w3.org/2005/sparql-results#">']
     if page.form == "ASK":
@@ -256,7 +222,7 @@ def page_xml(page: Page) -> str:
     out.append("<head>" + "".join(f"<variable name={quoteattr(v)}/>" for v in page.variables) + "</head>")
     out.append("<results>")
     for row in page.rows:
-        cells = "".join(f"<binding name={quoteattr(v)}>{_xml_term(t)}</binding>"
+        cells = "".join(f"<binding name={quoteattr(v)}>{xml_term(t)}</binding>"
                         for v, t in zip(page.variables, row, strict=True) if t is not None)
         out.append(f"<result>{cells}</result>")
     out += ["</results>", "</sparql>"]

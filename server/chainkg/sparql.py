@@ -68,7 +68,6 @@ __all__ = [
     "with_timeout", "recycle_after", "ResultCache",
 ]
 
-_with_timeout = with_timeout  # the name api.py imports
 
 bp = Blueprint("sparql", __name__)
 

@@ -146,7 +146,7 @@ def format_for(form: str, accept: str | None = None, requested: Sequence[str] = 
 
 
 # -- serialisation --------------------------------------------------------------------------------
-def _json_term(t) -> dict:
+def json_term(t) -> dict:
     if isinstance(t, ox.NamedNode):
         return {"type": "uri", "value": t.value}
     if isinstance(t, ox.BlankNode):
@@ -156,11 +156,11 @@ def _json_term(t) -> dict:
             return {"type": "literal", "value": t.value, "xml:lang": t.language}
         dt = t.datatype.value
         return {"type": "literal", "value": t.value} if dt == XSD_STRING else {"type": "literal", "value": t.value, "datatype": dt}
-    return {"type": "triple", "value": {"subject": _json_term(t.subject), "predicate": _json_term(t.predicate),
-                                        "object": _json_term(t.object)}}
+    return {"type": "triple", "value": {"subject": json_term(t.subject), "predicate": json_term(t.predicate),
+                                        "object": json_term(t.object)}}
 
 
-def _xml_term(t) -> str:
+def xml_term(t) -> str:
     if isinstance(t, ox.NamedNode):
         return f"<uri>{escape(t.value)}</uri>"
     if isinstance(t, ox.BlankNode):
@@ -172,11 +172,11 @@ def _xml_term(t) -> str:
         if dt == XSD_STRING:
             return f"<literal>{escape(t.value)}</literal>"
         return f"<literal datatype={quoteattr(dt)}>{escape(t.value)}</literal>"
-    return (f"<triple><subject>{_xml_term(t.subject)}</subject><predicate>{_xml_term(t.predicate)}</predicate>"
-            f"<object>{_xml_term(t.object)}</object></triple>")
+    return (f"<triple><subject>{xml_term(t.subject)}</subject><predicate>{xml_term(t.predicate)}</predicate>"
+            f"<object>{xml_term(t.object)}</object></triple>")
 
 
-def _csv_value(t) -> str:
+def csv_value(t) -> str:
     if t is None:
         return ""
     if isinstance(t, ox.BlankNode):
@@ -188,7 +188,7 @@ def _csv_value(t) -> str:
 
 def _solutions_bytes(variables: list[str], rows: list, fmt: Format, truncated: bool) -> bytes:
     if fmt.name == "json":
-        bindings = [{v: _json_term(t) for v, t in zip(variables, row, strict=True) if t is not None} for row in rows]
+        bindings = [{v: json_term(t) for v, t in zip(variables, row, strict=True) if t is not None} for row in rows]
         doc = {"head": {"vars": variables}, "results": {"bindings": bindings}}
         if truncated:
             doc["truncated"] = True
@@ -201,7 +201,7 @@ def _solutions_bytes(variables: list[str], rows: list, fmt: Format, truncated: b
         out.append("</head><results>")
         for row in rows:
             out.append("<result>")
-            out += [f"<binding name={quoteattr(v)}>{_xml_term(t)}</binding>" for v, t in zip(variables, row, strict=True) if t is not None]
+            out += [f"<binding name={quoteattr(v)}>{xml_term(t)}</binding>" for v, t in zip(variables, row, strict=True) if t is not None]
             out.append("</result>")
         out.append("</results></sparql>\n")
         return "".join(out).encode()
@@ -209,7 +209,7 @@ def _solutions_bytes(variables: list[str], rows: list, fmt: Format, truncated: b
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\r\n")
         writer.writerow(variables)
-        writer.writerows([_csv_value(t) for t in row] for row in rows)
+        writer.writerows([csv_value(t) for t in row] for row in rows)
         return buf.getvalue().encode()
     lines = ["\t".join("?" + v for v in variables)]
     lines += ["\t".join("" if t is None else str(t) for t in row) for row in rows]
