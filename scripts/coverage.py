@@ -6,6 +6,9 @@ the ones that carry a figure (a digit or a Chinese numeral with a unit), which a
 facts still missing. Article 000 is read up to 相关推荐 (the rest is unrelated page content).
 
     .venv/bin/python scripts/coverage.py [--all] [ARTICLE-STEM ...]
+
+It then lists, claim by claim, the numbers a quote contains that no literal of that claim's
+graph carries (a figure quoted but not captured as a quantity, date or wording).
 """
 
 from __future__ import annotations
@@ -53,6 +56,19 @@ def main() -> None:
               f"{len(missing)} not ({len(with_fig)} with a figure)")
         for s in (missing if args.all else with_fig):
             print(("  [fig] " if s in with_fig else "        ") + s[:160])
+    figures_not_captured(ds)
+
+
+def figures_not_captured(ds) -> None:
+    rows = ds.select("PREFIX ck: <https://w3id.org/chainkg/ontology#> SELECT ?c ?q WHERE { ?c a ck:Claim ; ck:evidence ?q }")
+    gaps = []
+    for r in rows:
+        lits = ds.select("SELECT ?o WHERE { GRAPH <%s> { ?s ?p ?o FILTER(isLiteral(?o)) } }" % r["c"])
+        digits = re.sub(r"[\s,]", "", " ".join(x["o"] for x in lits))
+        gaps += [(r["c"], n, r["q"]) for n in sorted(set(re.findall(r"\d+(?:\.\d+)?", r["q"].replace(",", "")))) if n not in digits]
+    print(f"\n== numbers quoted but not in any literal of their claim: {len(gaps)}")
+    for claim, n, q in gaps:
+        print(f"  {claim.rsplit('/', 1)[1]:<36} {n:>8}  {norm(q)[:100]}")
 
 
 if __name__ == "__main__":
