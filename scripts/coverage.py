@@ -63,7 +63,7 @@ def figures_not_captured(ds) -> None:
     rows = ds.select("PREFIX ck: <https://w3id.org/chainkg/ontology#> SELECT ?c ?q WHERE { ?c a ck:Claim ; ck:evidence ?q }")
     gaps = []
     for r in rows:
-        lits = ds.select("SELECT ?o WHERE { GRAPH <%s> { ?s ?p ?o FILTER(isLiteral(?o)) } }" % r["c"])
+        lits = ds.select("SELECT ?o WHERE {{ GRAPH <{}> {{ ?s ?p ?o FILTER(isLiteral(?o)) }} }}".format(r["c"]))
         digits = re.sub(r"[\s,]", "", " ".join(x["o"] for x in lits))
         gaps += [(r["c"], n, r["q"]) for n in sorted(set(re.findall(r"\d+(?:\.\d+)?", r["q"].replace(",", "")))) if n not in digits]
     print(f"\n== numbers quoted but not in any literal of their claim: {len(gaps)}")
