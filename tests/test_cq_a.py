@@ -39,10 +39,9 @@ def test_cq03_supplier_of_boe_base(saved):
     evidence = " ".join(values(wanda, "evidence"))
     assert "一街之隔" in evidence
     assert "Across the road" in evidence
-    # and "less than 1 km" when article 003 is loaded
+    # and "less than 1 km" (article 003)
     km = [r for r in wanda if r.get("distance") is not None]
-    if km:
-        assert any(num(r["distance"]) == 1 and r.get("distanceQualifier") == "less than" for r in km)
+    assert any(num(r["distance"]) == 1 and r.get("distanceQualifier") == "less than" for r in km), wanda
 
 
 def test_cq04_datang_semiconductor(saved):
@@ -95,9 +94,9 @@ def test_cq11_vehicle_makers(saved):
     for maker in ("FAW", "SAIC-GM-Wuling", "Chery", "BAIC"):
         assert maker in makers, maker
     # article 002 adds the FAW group's bases (FAW-Volkswagen East China base, FAW Jiefang)
-    if any(r["source"].endswith("002_f959508444485886") for r in rows if r.get("source")):
-        assert {"FAW-Volkswagen", "FAW Jiefang"} <= makers
-        assert "FAW-Volkswagen East China base" in values(rows, "baseLabelEn")
+    assert any(r["source"].endswith("002_f959508444485886") for r in rows if r.get("source"))
+    assert {"FAW-Volkswagen", "FAW Jiefang"} <= makers
+    assert "FAW-Volkswagen East China base" in values(rows, "baseLabelEn")
 
 
 def test_cq12_qcig_figures(saved):
@@ -119,9 +118,9 @@ def test_cq14_ic_park_key_enterprises_by_source(saved):
     assert (Decimal(180_000_000_000), "about") in invest
     # article 004's figures are kept beside them, never merged
     from_004 = [r for r in rows if r["source"].endswith("004_8919c6d862aedb1d")]
-    if from_004:
-        assert Decimal(40) in {num(r["value"]) for r in from_004 if r["metricLabel"] == "count"}
-        assert Decimal(179_300_000_000) in {num(r["value"]) for r in from_004 if r["metricLabel"] == "investment"}
+    assert Decimal(40) in {num(r["value"]) for r in from_004 if r["metricLabel"] == "count"}
+    assert Decimal(179_300_000_000) in {num(r["value"]) for r in from_004 if r["metricLabel"] == "investment"}
+    assert "1793亿元" in {r.get("wording") for r in from_004}
 
 
 def test_cq15_xin_en_founder_and_fab(saved):
