@@ -59,6 +59,7 @@ TRIG = PREFIXES + "\n" + _claim("900-chain", "900_alpha", "测试产业链有四
     _entity("t-park", "测试园区", "Test Park", "ck:IndustrialPark", "ck:locatedIn id:laoshan-district")
     + _entity("t-leader", "测试链主", "Test Leader", "ck:Enterprise",
               "ck:tenantOf id:t-park ; ck:inSegment id:t-fab ; ck:chainLeaderOf id:t-chain")
+    + _entity("t-lead-firm", "测试龙头企业", "Test Leading Firm", "ck:Enterprise", "ck:leadingEnterpriseOf id:t-chain")
     + _entity("t-designer", "测试设计公司", "Test Designer", "ck:Enterprise", "ck:locatedIn id:jimo-district ; ck:inSegment id:t-design")
     + _entity("t-supplier", "测试材料公司", "Test Materials Co", "ck:Enterprise",
               "ck:locatedIn id:jimo-district ; ck:inSegment id:t-materials")

@@ -92,6 +92,32 @@ def test_chain_map_draws_the_chain_from_the_graph(client):
     assert resp.content_type.startswith("image/svg+xml") and b"<svg" in resp.data
 
 
+DOT_STRINGS = {"supplies": "supplies", "chain_wide": "whole chain", "products": "products", "none_recorded": "none",
+               "focus": "focus"}
+
+
+def _dot_box(dot: str, name_part: str) -> str:
+    """The lines of the first Graphviz cluster whose name contains name_part."""
+    lines = dot.splitlines()
+    start = next(i for i, x in enumerate(lines) if x.startswith("  subgraph cluster") and name_part in x.split("{")[0])
+    return "\n".join(lines[start: next(i for i in range(start, len(lines)) if lines[i] == "  }") + 1])
+
+
+def test_chain_map_lanes_are_clusters_of_their_members(client):
+    """Each segment is a Graphviz cluster holding its members; lanes follow ck:precedes; supply arrows are solid."""
+    data = client.get("/chain-map.json?chain=t-chain").get_json()
+    dot = chainmap.to_dot(data, DOT_STRINGS)
+    fab, packaging = _dot_box(dot, "t_fab"), _dot_box(dot, "t_packaging")
+    assert "/id/t-fab" in fab and 'URL="/id/t-leader"' in fab and "★ Test Leader" in fab  # the leader inside its segment
+    assert 'URL="/id/t-tenant-01"' in packaging and "Test Park" in packaging  # the park line inside the node
+    assert 'URL="/id/t-leader"' not in packaging
+    lane = {s["iri"]: s["lane"] for s in data["segments"]}
+    assert lane[ID + "t-materials"] == lane[ID + "t-design"] < lane[ID + "t-fab"] < lane[ID + "t-packaging"]
+    supply = [x for x in dot.splitlines() if 'label="supplies"' in x]
+    assert len(supply) == 2 and not any("dashed" in x or "invis" in x for x in supply)
+    assert "position not stated" not in dot
+
+
 def test_chain_map_json_twin(client):
     data = client.get("/chain-map.json?chain=t-chain").get_json()
     assert [s["label"] for s in data["segments"]][-1] == "test packaging"  # upstream first, downstream last
@@ -101,6 +127,19 @@ def test_chain_map_json_twin(client):
     assert leader["leader"] and leader["park"] == ID + "t-park" and leader["url"] == "/id/t-leader"
     assert {(e["from"], e["to"]) for e in data["supplies"]} == {(ID + "t-supplier", ID + "t-leader"), (ID + "t-designer", ID + "t-leader")}
     assert client.get("/chain-map.json?chain=no-such-chain").status_code == 404
+
+
+def test_chain_map_shows_the_leading_enterprise_of_the_chain(client):
+    """ck:leadingEnterpriseOf the chain, in no segment: starred in a "whole chain" box, linked, in every twin."""
+    data = client.get("/chain-map.json?chain=t-chain").get_json()
+    firm = next(m for m in data["members"] if m["iri"] == ID + "t-lead-firm")
+    assert firm["leading"] and not firm["leader"] and firm["segments"] == [] and ID + "t-chain" in firm["leads"]
+    assert page(client, "/chain-map?chain=t-chain").count('<a href="/id/t-lead-firm">★ Test Leading Firm</a>') == 1  # lists
+    box = _dot_box(chainmap.to_dot(data, DOT_STRINGS), "cluster_chain")
+    assert "/id/t-lead-firm" in box and "★ Test Leading Firm" in box and "whole chain" in box
+    if chainmap.dot_available():
+        svg = client.get("/chain-map.svg?chain=t-chain").data.decode()
+        assert 'href="/id/t-lead-firm"' in svg and "★ Test Leading Firm" in svg
 
 
 def test_chain_map_without_graphviz_shows_lists(client, monkeypatch, web_app):

@@ -29,7 +29,9 @@ STRINGS = {
     "open_in_editor": ("在工作台中打开", "Open in editor"), "parameters": ("参数", "Parameters"),
     "the_sparql": ("SPARQL 查询", "The SPARQL"), "rows": ("行", "rows"), "no_rows": ("没有结果。", "No results."),
     "next": ("下一页", "next page"), "previous": ("上一页", "previous page"), "chain_map": ("产业链图谱", "Chain map"),
-    "supplies": ("供货", "supplies"), "unplaced": ("未标注位置", "position not stated"),
+    "supplies": ("供货", "supplies"), "chain_wide": ("全链", "whole chain"), "products": ("产品", "products"),
+    "none_recorded": ("暂无企业记录", "no enterprises recorded"), "focus": ("聚焦", "focus"), "parks": ("园区", "parks"),
+    "leading": ("龙头企业", "leading enterprise"), "project": ("项目", "project"),
     "legend": ("图例", "Legend"), "chain": ("产业链", "Chain"), "segments": ("环节", "Segments"),
     "leader": ("链主", "chain leader"), "partners": ("链外合作方", "partners outside the chain"),
     "no_dot": ("服务器未安装 Graphviz（dot），以列表显示。", "Graphviz (dot) is not installed on the server: shown as lists."),
@@ -243,7 +245,7 @@ def _map(ds: FrozenDataset, chain: str, lang: str) -> tuple[dict, str | None]:
     if key not in cache:
         data = chain_data(ds, chain, lang, local_url)
         t = t_for(lang)
-        svg = render_svg(to_dot(data, {"supplies": t("supplies"), "unplaced": t("unplaced")}))
+        svg = render_svg(to_dot(data, {k: t(k) for k in ("supplies", "chain_wide", "products", "none_recorded", "focus")}))
         cache[key] = (data, svg)
     return cache[key]
 
