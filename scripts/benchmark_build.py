@@ -15,14 +15,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from chainkg.build.load import load
+from chainkg.build.pipeline import build, run_stages
+from chainkg.build.reason import data_inferences, reason
 from chainkg.config import Config
-from chainkg.load import load
-from chainkg.pipeline import build, run_stages
-from chainkg.reason import data_inferences, reason
 
 RESTART = (
     "import time; t=time.perf_counter(); from pathlib import Path; from chainkg.config import Config; "
-    "from chainkg.pipeline import build; r=build(Config(build_dir=Path({d!r}))); "
+    "from chainkg.build.pipeline import build; r=build(Config(build_dir=Path({d!r}))); "
     "assert r.cached; print(time.perf_counter()-t)"
 )
 
@@ -72,11 +72,11 @@ def main() -> None:
             out = subprocess.run([sys.executable, "-c", RESTART.format(d=d)], capture_output=True, text=True, check=True)
             restarts.append(float(out.stdout.strip()))
         t = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-c", "import chainkg.pipeline"], check=True)
+        proc = subprocess.run([sys.executable, "-c", "import chainkg.build.pipeline"], check=True)
         imports = time.perf_counter() - t
     print(f"\ncold build (default engine, incl. save): {cold:.2f}s  [goal <= 5 s]")
     print(f"cached restart in a fresh process (hash inputs + load N-Quads): median {statistics.median(restarts):.3f}s  [goal <= 0.5 s]")
-    print(f"(python start + import of chainkg.pipeline alone: {imports:.3f}s)")
+    print(f"(python start + import of chainkg.build.pipeline alone: {imports:.3f}s)")
     _ = proc
 
 

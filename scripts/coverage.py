@@ -16,8 +16,8 @@ from __future__ import annotations
 import argparse
 import re
 
+from chainkg.build.pipeline import build
 from chainkg.config import Config
-from chainkg.pipeline import build
 
 QUOTES = """
 PREFIX ck: <https://w3id.org/chainkg/ontology#>

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from chainkg.build.pipeline import build
 from chainkg.config import Config
-from chainkg.pipeline import build
-from chainkg.queries import load_queries
+from chainkg.sparql.saved import load_queries
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -203,7 +203,7 @@ def test_quoted_triples_serialise_in_every_format():
 
     import pyoxigraph as ox
 
-    from chainkg.api import Page, page_csv, page_json, page_xml
+    from chainkg.web.api import Page, page_csv, page_json, page_xml
 
     t = ox.Triple(ox.NamedNode("http://e/a"), ox.NamedNode("http://e/b"), ox.Literal("c", language="en"))
     page = Page(form="SELECT", variables=["t"], rows=[(t,)], boolean=None)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from chainkg.build.pipeline import build
 from chainkg.config import Config
-from chainkg.pipeline import build
 from conftest import PREFIXES, make_project
 from live_server import start_server
 
@@ -145,7 +145,7 @@ def web_dataset(web_config):
 
 @pytest.fixture(scope="session")
 def web_app(web_config, web_dataset):
-    from chainkg.app import create_app
+    from chainkg.web.app import create_app
 
     app = create_app(web_config, web_dataset)
     app.testing = True

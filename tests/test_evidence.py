@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from chainkg.load import BACKGROUND_GRAPH, CLAIM_NS, INFERRED_GRAPH, ONTOLOGY_GRAPH, PROVENANCE_GRAPH
+from chainkg.build.load import BACKGROUND_GRAPH, CLAIM_NS, INFERRED_GRAPH, ONTOLOGY_GRAPH, PROVENANCE_GRAPH
 
 CLAIMS = """
 PREFIX ck: <https://w3id.org/chainkg/ontology#>

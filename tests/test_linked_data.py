@@ -16,8 +16,8 @@ import requests
 from rdflib import Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import PROV, RDF, RDFS
 
+from chainkg.build.pipeline import build
 from chainkg.config import Config
-from chainkg.pipeline import build
 from conftest import PREFIXES, make_project
 from live_server import start_server
 

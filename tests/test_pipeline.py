@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from chainkg.build.load import BACKGROUND_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH, PROVENANCE_GRAPH
+from chainkg.build.pipeline import BuildError, ValidationFailed, build
 from chainkg.config import Config
-from chainkg.load import BACKGROUND_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH, PROVENANCE_GRAPH
-from chainkg.pipeline import BuildError, ValidationFailed, build
 from conftest import MINI_TRIG
 
 ID = "https://w3id.org/chainkg/id/"

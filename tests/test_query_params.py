@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chainkg.pipeline import build
-from chainkg.queries import ParameterError, load_queries, parse_query_file
+from chainkg.build.pipeline import build
+from chainkg.sparql.saved import ParameterError, load_queries, parse_query_file
 
 INJECTIONS = [
     'x" } ; DROP ALL ; #',
@@ -101,7 +101,7 @@ def test_bad_header_is_reported(tmp_path):
 def test_values_block_lands_in_the_where_group(query):
     import pyoxigraph as ox
 
-    from chainkg.queries import inject_values
+    from chainkg.sparql.saved import inject_values
 
     out = inject_values(query, {ox.Variable("s"): ox.Literal('x" } ; DROP ALL ; #')})
     where = out.index("WHERE") if "CONSTRUCT" in query else 0

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chainkg.load import load
-from chainkg.reason import data_inferences, reason
+from chainkg.build.load import load
+from chainkg.build.reason import data_inferences, reason
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 
+from chainkg.build.validate import findings_from, load_shapes, validate_graph
 from chainkg.config import Config
-from chainkg.validate import findings_from, load_shapes, validate_graph
 from conftest import FIXTURES, ROOT
 
 SH = "http://www.w3.org/ns/shacl#"

@@ -15,7 +15,7 @@ import pytest
 import rdflib
 import requests
 
-from chainkg.sparql import format_for, negotiate
+from chainkg.web.sparql import format_for, negotiate
 
 P = """PREFIX id: <https://w3id.org/chainkg/id/>
 PREFIX ck: <https://w3id.org/chainkg/ontology#>

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from chainkg.sparql import QueryRefused, check_query, inspect_query
+from chainkg.web.sparql import QueryRefused, check_query, inspect_query
 
 SECRET = "chainkg-secret-7f3a9"
 
@@ -139,8 +139,8 @@ def test_inspect_query_finds_service_exactly(query, services):
 
 def test_allow_list_lets_named_services_through(kg, listener):
     """The refusal is what keeps the listener silent: an allow-listed SERVICE does reach it."""
-    from chainkg.app import create_app
     from chainkg.config import Config
+    from chainkg.web.app import create_app
 
     check_query(inspect_query(f"SELECT * {{ SERVICE <{listener.url}> {{}} }}"), [listener.url])
     with pytest.raises(QueryRefused):

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 import test_api_project as project
-from chainkg import chainmap
+from chainkg.web import chainmap
 from test_api_project import ID
 
 # the web project's fixtures (built once per test process; see test_api_project.py)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from .config import Config
+from chainkg.config import Config
 
 
 def _config(ctx: click.Context) -> Config:
@@ -23,7 +23,7 @@ def _fail(message: str) -> None:
 
 
 def _dataset(config: Config, quiet: bool = True):
-    from .pipeline import BuildError, build
+    from chainkg.build.pipeline import BuildError, build
 
     try:
         return build(config, progress=None if quiet else lambda m: click.echo(m, err=True)).dataset
@@ -53,8 +53,8 @@ def main(ctx: click.Context, root: Path | None, reasoner: str, build_dir: Path |
 @click.pass_context
 def build(ctx: click.Context, force: bool) -> None:
     """Load, validate, reason and freeze the dataset (cached by input hash)."""
-    from .pipeline import BuildError, ValidationFailed
-    from .pipeline import build as run_build
+    from chainkg.build.pipeline import BuildError, ValidationFailed
+    from chainkg.build.pipeline import build as run_build
 
     config = _config(ctx)
     try:
@@ -78,8 +78,8 @@ def build(ctx: click.Context, force: bool) -> None:
 @click.pass_context
 def validate(ctx: click.Context, fmt: str, lang: str) -> None:
     """Validate the asserted data against shapes/ (exit 1 on any violation)."""
-    from .load import LoadError, load
-    from .validate import validate as run_validate
+    from chainkg.build.load import LoadError, load
+    from chainkg.build.validate import validate as run_validate
 
     config = _config(ctx)
     try:
@@ -120,7 +120,7 @@ def _print_rows(columns: list[str], rows: list[dict], output: str) -> None:
 @click.pass_context
 def query(ctx: click.Context, query: str, param: tuple[str, ...], output: str, asserted: bool) -> None:
     """Run QUERY: a saved query name (see queries/) or a SPARQL string."""
-    from .queries import ParameterError, QueryFileError, load_queries
+    from chainkg.sparql.saved import ParameterError, QueryFileError, load_queries
 
     config = _config(ctx)
     try:
@@ -173,7 +173,7 @@ def query(ctx: click.Context, query: str, param: tuple[str, ...], output: str, a
 @click.pass_context
 def export(ctx: click.Context, fmt: str, graphs: str, out: Path | None) -> None:
     """Write the dataset in an RDF format (quad formats keep the named graphs)."""
-    from .export import FORMATS, export_all, serialize
+    from chainkg.build.export import FORMATS, export_all, serialize
 
     ds = _dataset(_config(ctx))
     if fmt == "all":
@@ -237,9 +237,9 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, 
     """Serve the SPARQL endpoint, linked data and workbench with a production WSGI server."""
     from dataclasses import replace
 
-    from .pipeline import BuildError
-    from .serve import ServeOptions
-    from .serve import serve as run_server
+    from chainkg.build.pipeline import BuildError
+    from chainkg.web.serve import ServeOptions
+    from chainkg.web.serve import serve as run_server
 
     config = _config(ctx)
     changes = {"service_allowlist": tuple(allow_service)}

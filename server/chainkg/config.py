@@ -28,6 +28,14 @@ class Config:
     max_rows: int = 10_000
     max_body_bytes: int = 1_000_000
     service_allowlist: tuple[str, ...] = ()
+    # bounds on every request's work (README "Safe by default")
+    max_query_bytes: int = 100_000  # a longer query text gets 413 before anything reads it
+    max_query_depth: int = 128  # nesting of ( [ { checked before the engine parses (its parser overflows ~5,000)
+    max_memory_bytes: int = 1 << 30  # memory one evaluation may grow by before it is stopped (503)
+    client_timeout_s: float = 10.0  # a client must send its request head and body within this time
+    # the public address of this server (scheme://host[:port]) for absolute links, the Service Description
+    # and the VoID; None: the address it is bound to. The Host header is never reflected.
+    public_url: str | None = None
 
     @property
     def ontology_dir(self) -> Path:

@@ -15,8 +15,8 @@ import time
 
 from flask import Flask, g, jsonify, request
 
-from .config import Config
-from .dataset import FrozenDataset
+from chainkg.build.dataset import FrozenDataset
+from chainkg.config import Config
 
 BLUEPRINTS = ("sparql", "linked_data", "api", "ui")
 log = logging.getLogger("chainkg.http")
@@ -28,7 +28,7 @@ def create_app(config: Config | None = None, dataset: FrozenDataset | None = Non
     The dataset is complete before the app exists: the server never serves a half-built graph."""
     config = config or Config()
     if dataset is None:
-        from .pipeline import build
+        from chainkg.build.pipeline import build
 
         dataset = build(config).dataset
     app = Flask(__name__)

@@ -20,10 +20,10 @@ from urllib.parse import quote
 import pyoxigraph as ox
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, render_template_string, request, send_file
 
-from . import ontology_docs, pages, void
-from .dataset import PREFIXES, FrozenDataset
-from .export import FORMATS, ensure_dumps
-from .load import ONTOLOGY_GRAPH
+from chainkg.build.dataset import PREFIXES, FrozenDataset
+from chainkg.build.export import FORMATS, ensure_dumps
+from chainkg.build.load import ONTOLOGY_GRAPH
+from chainkg.web import ontology_docs, pages, void
 
 bp = Blueprint("linked_data", __name__)
 

@@ -39,9 +39,9 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 from flask import Blueprint, Flask, Response, current_app, request
 
-from .config import Config
-from .dataset import PREFIXES, FrozenDataset
-from .sparql_errors import (
+from chainkg.build.dataset import PREFIXES, FrozenDataset
+from chainkg.config import Config
+from chainkg.sparql.errors import (
     BadRequest,
     EvaluationError,
     NotAcceptable,
@@ -52,9 +52,9 @@ from .sparql_errors import (
     UnsupportedMediaType,
     UpdateRefused,
 )
-from .sparql_formats import GRAPH_FORMATS, RESULT_FORMATS, Format, format_for, negotiate, serialize_results
-from .sparql_guard import QueryInfo, check_query, inspect_query
-from .sparql_limits import ResultCache, recycle_after, with_timeout
+from chainkg.sparql.formats import GRAPH_FORMATS, RESULT_FORMATS, Format, format_for, negotiate, serialize_results
+from chainkg.sparql.guard import QueryInfo, check_query, inspect_query
+from chainkg.sparql.limits import ResultCache, recycle_after, with_timeout
 
 __all__ = [
     # this module
@@ -135,7 +135,7 @@ def run_query(ds: FrozenDataset, text: str, *, accept: str | None = None, format
             return hit
 
     if substitutions:
-        from .queries import inject_values  # a VALUES block of terms: binds without projection
+        from chainkg.sparql.saved import inject_values  # a VALUES block of terms: binds without projection
 
         text = inject_values(text, substitutions)
     # The dataset's derived stores hold the *distinct* union in their default graph (Oxigraph's

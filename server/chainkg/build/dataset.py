@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from .load import INFERRED_GRAPH, ONTOLOGY_GRAPH
+from chainkg.build.load import INFERRED_GRAPH, ONTOLOGY_GRAPH
 
 PREFIXES = {
     "ck": "https://w3id.org/chainkg/ontology#",
@@ -81,7 +81,7 @@ class FrozenDataset:
         if substitutions:
             # Oxigraph's own substitutions require the variable to be projected;
             # a VALUES block built from terms binds anywhere in the WHERE group.
-            from .queries import inject_values
+            from chainkg.sparql.saved import inject_values
 
             sparql = inject_values(sparql, substitutions)
         kwargs: dict = {}

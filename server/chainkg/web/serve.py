@@ -21,7 +21,7 @@ import threading
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from .config import Config
+from chainkg.config import Config
 
 LOG_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"
 SERVERS = ("gunicorn", "granian")
@@ -44,8 +44,8 @@ def configure_logging(level: str = "info") -> None:
 
 
 def load_dataset(config: Config, data: tuple[str, ...] = ()):
-    from .dataset import FrozenDataset
-    from .pipeline import build
+    from chainkg.build.dataset import FrozenDataset
+    from chainkg.build.pipeline import build
 
     if data:
         return FrozenDataset.from_files(list(data))
@@ -53,7 +53,7 @@ def load_dataset(config: Config, data: tuple[str, ...] = ()):
 
 
 def make_app(config: Config, data: tuple[str, ...] = ()):
-    from .app import create_app
+    from chainkg.web.app import create_app
 
     app = create_app(config, load_dataset(config, data))
     app.config["CHAINKG_RECYCLE"] = _retire_worker
@@ -136,6 +136,6 @@ def _serve_granian(config: Config, options: ServeOptions) -> None:
     load_dataset(config, options.data)  # build once, here; the workers load the cache
     cfg = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
     os.environ[ENV_OPTIONS] = json.dumps({"config": cfg, "data": list(options.data), "log_level": options.log_level})
-    Server("chainkg.serve:granian_app", address=options.host, port=options.port, interface=Interfaces.WSGI,
+    Server("chainkg.web.serve:granian_app", address=options.host, port=options.port, interface=Interfaces.WSGI,
            workers=options.workers, blocking_threads=options.threads, factory=True, respawn_failed_workers=True,
            respawn_interval=0.1, log_level=options.log_level).serve()

@@ -27,8 +27,8 @@ from collections.abc import Callable
 
 import pyoxigraph as ox
 
-from .dataset import FrozenDataset
-from .pages import Labels
+from chainkg.build.dataset import FrozenDataset
+from chainkg.web.pages import Labels
 
 CK = "https://w3id.org/chainkg/ontology#"
 PREFIX = """PREFIX ck: <https://w3id.org/chainkg/ontology#>

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 from flask import Response, current_app
 
-from .sparql_errors import QueryTimeout
+from chainkg.sparql.errors import QueryTimeout
 
 if TYPE_CHECKING:
-    from .sparql import QueryResult
+    from chainkg.web.sparql import QueryResult
 
 
 class _Evaluator:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from .dataset import PREFIXES, FrozenDataset
-from .load import INFERRED_GRAPH
+from chainkg.build.dataset import PREFIXES, FrozenDataset
+from chainkg.build.load import INFERRED_GRAPH
 
 
 @dataclass(frozen=True)

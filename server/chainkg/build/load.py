@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from .config import BASE_IRI, Config
+from chainkg.config import BASE_IRI, Config
 
 GRAPH_NS = BASE_IRI + "graph/"
 ONTOLOGY_GRAPH = GRAPH_NS + "ontology"
@@ -77,7 +77,7 @@ def input_files(config: Config) -> list[Path]:
 
 def inputs_hash(config: Config) -> str:
     """A hash of all input files, the dependency versions and the reasoner: the dataset version."""
-    from . import __version__
+    from chainkg import __version__
 
     h = hashlib.sha256()
     for f in input_files(config):

@@ -10,9 +10,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .config import Config
-from .dataset import FrozenDataset, freeze
-from .load import INFERRED_GRAPH, Inputs, inputs_hash, load
+from chainkg.build.dataset import FrozenDataset, freeze
+from chainkg.build.load import INFERRED_GRAPH, Inputs, inputs_hash, load
+from chainkg.config import Config
 
 
 class BuildError(Exception):
@@ -39,9 +39,9 @@ def _say(progress, msg):
 
 
 def run_stages(config: Config, version: str, progress: Callable | None = None) -> BuildResult:
-    from .load import LoadError
-    from .reason import InconsistencyError, reason
-    from .validate import validate
+    from chainkg.build.load import LoadError
+    from chainkg.build.reason import InconsistencyError, reason
+    from chainkg.build.validate import validate
 
     timings: dict[str, float] = {}
     t = time.perf_counter()

@@ -11,12 +11,12 @@ from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 
-from .api import DEFAULT_PAGE, ApiError, Page, get_page, page_url, saved_queries
-from .chainmap import chain_data, chains, default_chain, render_svg, to_dot
-from .config import Config
-from .dataset import PREFIXES, FrozenDataset
-from .pages import Labels, curie
-from .queries import ParameterError, SavedQuery
+from chainkg.build.dataset import PREFIXES, FrozenDataset
+from chainkg.config import Config
+from chainkg.sparql.saved import ParameterError, SavedQuery
+from chainkg.web.api import DEFAULT_PAGE, ApiError, Page, get_page, page_url, saved_queries
+from chainkg.web.chainmap import chain_data, chains, default_chain, render_svg, to_dot
+from chainkg.web.pages import Labels, curie
 
 bp = Blueprint("ui", __name__)
 
@@ -203,7 +203,7 @@ def query_page(name: str):
 
     downloads = {}
     if error is None:
-        from .api import formats_for
+        from chainkg.web.api import formats_for
 
         for fmt in formats_for(q):
             downloads[fmt] = page_url(name, values, config.max_rows, 0, fmt)

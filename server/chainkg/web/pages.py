@@ -12,8 +12,8 @@ from decimal import Decimal, InvalidOperation
 
 import pyoxigraph as ox
 
-from .dataset import PREFIXES, FrozenDataset
-from .load import BACKGROUND_GRAPH, CK, CLAIM_NS, INFERRED_GRAPH, PROVENANCE_GRAPH
+from chainkg.build.dataset import PREFIXES, FrozenDataset
+from chainkg.build.load import BACKGROUND_GRAPH, CK, CLAIM_NS, INFERRED_GRAPH, PROVENANCE_GRAPH
 
 RDF = PREFIXES["rdf"]
 RDFS = PREFIXES["rdfs"]

@@ -8,8 +8,8 @@ way round), which is what the property-based test relies on.
 
 from __future__ import annotations
 
-from .config import Config
-from .queries import MAX_LIST_ITEMS, Parameter, SavedQuery
+from chainkg.config import Config
+from chainkg.sparql.saved import MAX_LIST_ITEMS, Parameter, SavedQuery
 
 MAX_INTEGER = 10**18 - 1
 
@@ -140,7 +140,7 @@ def _content(q: SavedQuery, formats: dict) -> dict:
 
 
 def _operation(q: SavedQuery, config: Config, method: str) -> dict:
-    from .api import formats_for
+    from chainkg.web.api import formats_for
 
     formats = formats_for(q)
     control = {

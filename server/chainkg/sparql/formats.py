@@ -17,8 +17,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 
-from .dataset import PREFIXES
-from .sparql_errors import BadRequest, NotAcceptable
+from chainkg.build.dataset import PREFIXES
+from chainkg.sparql.errors import BadRequest, NotAcceptable
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"

@@ -10,9 +10,9 @@ from collections import Counter, defaultdict
 
 import pyoxigraph as ox
 
-from .dataset import FrozenDataset
-from .load import CK, INFERRED_GRAPH, ONTOLOGY_GRAPH
-from .pages import DCT, OWL, RDF, RDFS, SKOS, TYPE, _Views, curie, graph_of, local_name
+from chainkg.build.dataset import FrozenDataset
+from chainkg.build.load import CK, INFERRED_GRAPH, ONTOLOGY_GRAPH
+from chainkg.web.pages import DCT, OWL, RDF, RDFS, SKOS, TYPE, _Views, curie, graph_of, local_name
 
 CHARACTERISTICS = ("TransitiveProperty", "SymmetricProperty", "FunctionalProperty", "InverseFunctionalProperty",
                    "AsymmetricProperty", "ReflexiveProperty", "IrreflexiveProperty")

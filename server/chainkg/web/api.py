@@ -26,12 +26,12 @@ from xml.sax.saxutils import quoteattr
 import pyoxigraph as ox
 from flask import Blueprint, Flask, Response, current_app, jsonify, request, url_for
 
-from .config import Config
-from .dataset import PREFIXES, FrozenDataset
-from .queries import RESERVED_NAMES, ParameterError, SavedQuery, load_queries
-from .sparql_errors import QueryTimeout
-from .sparql_formats import csv_value, json_term, xml_term
-from .sparql_limits import with_timeout
+from chainkg.build.dataset import PREFIXES, FrozenDataset
+from chainkg.config import Config
+from chainkg.sparql.errors import QueryTimeout
+from chainkg.sparql.formats import csv_value, json_term, xml_term
+from chainkg.sparql.limits import with_timeout
+from chainkg.sparql.saved import RESERVED_NAMES, ParameterError, SavedQuery, load_queries
 
 bp = Blueprint("api", __name__)
 
@@ -390,7 +390,7 @@ def run_query(name: str):
 
 @bp.get("/api/openapi.json")
 def openapi_json():
-    from .openapi import openapi_document
+    from chainkg.web.openapi import openapi_document
 
     ds: FrozenDataset = current_app.config["DATASET"]
     doc = openapi_document(saved_queries(), current_app.config["CHAINKG"], version=ds.version)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .config import Config
-from .load import Inputs
+from chainkg.build.load import Inputs
+from chainkg.config import Config
 
 SH = "http://www.w3.org/ns/shacl#"
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -74,7 +74,7 @@ class Report:
 def load_shapes(config: Config):
     from rdflib import Graph
 
-    from .load import LoadError, _parse
+    from chainkg.build.load import LoadError, _parse
 
     shapes = Graph()
     for path in sorted(config.shapes_dir.glob("*.ttl")):

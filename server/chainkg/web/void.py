@@ -11,8 +11,8 @@ from collections import Counter
 
 import pyoxigraph as ox
 
-from .dataset import PREFIXES, FrozenDataset
-from .load import BACKGROUND_GRAPH, CK, CLAIM_NS, INFERRED_GRAPH, ONTOLOGY_GRAPH, PROVENANCE_GRAPH
+from chainkg.build.dataset import PREFIXES, FrozenDataset
+from chainkg.build.load import BACKGROUND_GRAPH, CK, CLAIM_NS, INFERRED_GRAPH, ONTOLOGY_GRAPH, PROVENANCE_GRAPH
 
 VOID = "http://rdfs.org/ns/void#"
 DCT = PREFIXES["dcterms"]
