@@ -18,7 +18,7 @@ from flask import Response, current_app
 from chainkg.sparql.errors import QueryTimeout
 
 if TYPE_CHECKING:
-    from chainkg.web.sparql import QueryResult
+    from chainkg.sparql.engine import QueryResult
 
 
 class _Evaluator:

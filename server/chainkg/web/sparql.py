@@ -31,15 +31,12 @@ abandoned after `Config.query_timeout_s` (503); the app's `CHAINKG_RECYCLE` hook
 from __future__ import annotations
 
 import hashlib
-import re
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import pyoxigraph as ox
 from flask import Blueprint, Flask, Response, current_app, request
 
-from chainkg.build.dataset import PREFIXES, FrozenDataset
+from chainkg.build.dataset import FrozenDataset
 from chainkg.config import Config
 from chainkg.sparql.errors import (
     BadRequest,
@@ -79,121 +76,7 @@ CORS_HEADERS = {
 }
 
 
-# -- running a query ------------------------------------------------------------------------------
-@dataclass
-class QueryResult:
-    body: bytes
-    content_type: str
-    truncated: bool
-    format: Format
-    form: str
-    etag: str
-    max_rows: int | None
-    cached: bool = False
-    seconds: float = 0.0
-    not_modified: bool = False  # If-None-Match matched: answer 304 (the body is empty)
-
-
-def _is_iri(value: str) -> bool:
-    return bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>\"{}|^`\\]*$", value))
-
-
-def run_query(ds: FrozenDataset, text: str, *, accept: str | None = None, formats: Sequence[str] = (),
-              substitutions: dict | None = None, default_graphs: Sequence[str] | None = None,
-              named_graphs: Sequence[str] | None = None, asserted_only: bool = False,
-              timeout: float | None = 5.0, max_rows: int | None = 10_000, service_allowlist: Sequence[str] = (),
-              cache: ResultCache | None = None, if_none_match: str | None = None,
-              base_iri: str | None = None) -> QueryResult:
-    """Check, run and serialise one query on the frozen dataset. Raises QueryError subclasses.
-
-    Graphs: by default the default graph is the union of all graphs; `asserted_only` leaves out
-    graph/inferred (default and named graphs); default_graphs / named_graphs (IRIs) are the
-    protocol's default-graph-uri / named-graph-uri; a FROM / FROM NAMED in the query is honoured
-    when neither is given. Graphs not in the dataset are empty: nothing is ever fetched.
-    `substitutions` ({ox.Variable: term}) binds variables to values without editing the text.
-    `base_iri` resolves relative IRIs (the endpoint passes its own URL, as the protocol suggests).
-    If if_none_match names the result's ETag, nothing runs and the result is `.not_modified`."""
-    info = inspect_query(text)
-    check_query(info, service_allowlist)
-    fmt = format_for(info.form, accept, formats)
-    protocol_dataset = default_graphs is not None or named_graphs is not None
-    if asserted_only and (protocol_dataset or info.has_from):
-        raise BadRequest("inferred=false cannot be combined with default-graph-uri, named-graph-uri or FROM; "
-                         "name the graphs you want instead")
-    for iri in list(default_graphs or ()) + list(named_graphs or ()):
-        if not _is_iri(iri):
-            raise BadRequest(f"not an absolute IRI: {iri!r}")
-    subs_key = tuple(sorted((str(k), str(v)) for k, v in (substitutions or {}).items()))
-    key = (ds.version, text, fmt.name, tuple(default_graphs or ()) if default_graphs is not None else None,
-           tuple(named_graphs or ()) if named_graphs is not None else None, asserted_only, max_rows, subs_key, base_iri)
-    etag = f'"{ds.version}-{hashlib.sha1(repr(key).encode()).hexdigest()[:16]}"'
-    if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
-        return QueryResult(b"", fmt.content_type, False, fmt, info.form, etag, max_rows, not_modified=True)
-    if cache is not None:
-        hit = cache.get(key)
-        if hit is not None:
-            return hit
-
-    if substitutions:
-        from chainkg.sparql.saved import inject_values  # a VALUES block of terms: binds without projection
-
-        text = inject_values(text, substitutions)
-    # The dataset's derived stores hold the *distinct* union in their default graph (Oxigraph's
-    # use_default_graph_as_union would count a triple once per claim that states it).
-    kwargs: dict = {"base_iri": base_iri}
-    store = ds.union_store
-    if protocol_dataset:
-        store = ds.store
-        kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graphs or ()]
-        kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs or ()]
-    elif asserted_only:
-        store = ds.asserted_store
-    prefixes = {**PREFIXES, **info.prefixes}
-
-    def execute():
-        try:
-            return store.query(text, **kwargs)
-        except SyntaxError as e:
-            raise QuerySyntaxError(f"SPARQL syntax error: {e}") from None
-
-    def evaluate():
-        try:
-            return serialize_results(execute(), fmt, max_rows, prefixes, rerun=execute)
-        except QueryError:
-            raise
-        except (OSError, RuntimeError, ValueError) as e:  # evaluation errors, e.g. an allow-listed SERVICE failing
-            raise EvaluationError(f"the query failed while running: {e}",
-                                  status=502 if info.services else 500) from None
-
-    t0 = time.perf_counter()
-    body, content_type, truncated = with_timeout(evaluate, timeout)
-    out = QueryResult(body, content_type, truncated, fmt, info.form, etag, max_rows, seconds=time.perf_counter() - t0)
-    if cache is not None:
-        cache.put(key, QueryResult(body, content_type, truncated, fmt, info.form, etag, max_rows, cached=True))
-    return out
-
-
-# -- the endpoint object (one per app) ------------------------------------------------------------
-class Endpoint:
-    """The dataset with this app's limits and result cache."""
-
-    def __init__(self, ds: FrozenDataset, config: Config):
-        self.ds, self.config = ds, config
-        self.cache = ResultCache()
-        self._descriptions: dict = {}
-
-    def run(self, text: str, **kwargs) -> QueryResult:
-        kwargs.setdefault("timeout", self.config.query_timeout_s)
-        kwargs.setdefault("max_rows", self.config.max_rows)
-        kwargs.setdefault("service_allowlist", self.config.service_allowlist)
-        kwargs.setdefault("cache", self.cache)
-        return run_query(self.ds, text, **kwargs)
-
-    def description(self, endpoint_url: str, fmt: Format) -> bytes:
-        key = (endpoint_url, fmt.name)
-        if key not in self._descriptions:
-            self._descriptions[key] = service_description(self.ds, self.config, endpoint_url, fmt)
-        return self._descriptions[key]
+from chainkg.sparql.engine import Endpoint, QueryResult, run_query  # noqa: E402
 
 
 def endpoint_of(app: Flask) -> Endpoint:
@@ -359,7 +242,7 @@ def sparql():
 def _description_response(ep: Endpoint, formats: Sequence[str]) -> Response:
     fmt = format_for("CONSTRUCT", request.headers.get("Accept"), formats)
     url = request.base_url.rstrip("/")
-    body = ep.description(url, fmt)
+    body = service_description(ep.ds, ep.config, url, fmt)
     etag = f'"{ep.ds.version}-sd-{hashlib.sha1((url + fmt.name).encode()).hexdigest()[:12]}"'
     if etag in (request.headers.get("If-None-Match") or ""):
         resp = Response(status=304)
