@@ -7,8 +7,10 @@ unchanged inputs only hashes the input files and bulk-loads one N-Quads file.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -35,6 +37,9 @@ PREFIXES = {
 }
 DATASET_FILE = "dataset.nq"
 META_FILE = "meta.json"
+POINTER_FILE = "CURRENT"  # the version of the last build saved and verified
+CACHE_KEY = "cache"  # meta.json: {"version", "files": {name: {"sha256", "quads", "bytes"}}}
+VERSION_RE = re.compile(r"[0-9a-f]{16}")
 
 
 def term_value(term) -> str | None:
@@ -48,11 +53,16 @@ def term_value(term) -> str | None:
 class FrozenDataset:
     """`store` holds the named graphs only (what dumps and pages read). Queries run on two
     derived stores whose default graph is the *distinct* union (Oxigraph's own union default
-    graph is a multiset: a triple stated by three claims would count three times)."""
+    graph is a multiset: a triple stated by three claims would count three times).
+
+    `stale` is True when this is the last good build served because the current inputs did
+    not build; `build_error` then holds why (the pipeline's one-line-per-error text)."""
 
     store: ox.Store
     version: str
     meta: dict = field(default_factory=dict)
+    stale: bool = False
+    build_error: str | None = None
     union_store: ox.Store = field(init=False, repr=False)
     asserted_store: ox.Store = field(init=False, repr=False)
 
@@ -114,32 +124,52 @@ class FrozenDataset:
 
     # -- persistence ----------------------------------------------------------
     def save(self, cache_dir: Path) -> Path:
-        """Write atomically to cache_dir/<version>/; an existing good cache is never half-replaced."""
+        """Write to cache_dir/<version>/ atomically: the N-Quads file and a meta.json that records
+        its sha256 and quad count, built in a hidden temp folder, fsynced, then renamed into place.
+        A kill at any moment leaves either no folder or a complete one; the pointer file CURRENT
+        (the last good build, for serving when the inputs break) is replaced only after the new
+        folder has been read back and verified."""
         cache_dir.mkdir(parents=True, exist_ok=True)
         final = cache_dir / self.version
         tmp = Path(tempfile.mkdtemp(prefix=f".{self.version}-", dir=cache_dir))
+        trash = None
         try:
-            self.store.dump(str(tmp / DATASET_FILE), ox.RdfFormat.N_QUADS)
-            (tmp / META_FILE).write_text(json.dumps(self.meta, ensure_ascii=False, indent=1))
-            if final.exists():
-                shutil.rmtree(final)
-            os.replace(tmp, final)
+            nq = tmp / DATASET_FILE
+            self.store.dump(str(nq), ox.RdfFormat.N_QUADS)
+            data = nq.read_bytes()
+            meta = dict(self.meta)
+            meta[CACHE_KEY] = {
+                "version": self.version,
+                "files": {DATASET_FILE: {"sha256": hashlib.sha256(data).hexdigest(), "quads": len(self.store),
+                                         "bytes": len(data)}},
+            }
+            _write_synced(tmp / META_FILE, json.dumps(meta, ensure_ascii=False, indent=1).encode())
+            _fsync(nq)
+            if final.exists():  # a folder that failed verification: move it aside, never serve it
+                trash = Path(tempfile.mkdtemp(prefix=f".trash-{self.version}-", dir=cache_dir))
+                os.replace(final, trash / self.version)
+            try:
+                os.replace(tmp, final)
+            except OSError:
+                if not final.exists():
+                    raise  # otherwise another process saved the same version meanwhile: keep theirs
+            _fsync(cache_dir)
         finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
-        (cache_dir / "CURRENT").write_text(self.version + "\n")
+            for leftover in (tmp, trash):
+                if leftover is not None and leftover.exists():
+                    shutil.rmtree(leftover, ignore_errors=True)
+        verify(cache_dir, self.version)  # read back: the pointer only ever names a folder that verifies
+        _write_synced(cache_dir / POINTER_FILE, (self.version + "\n").encode(), atomic=True)
+        self.meta = meta
         return final
 
     @classmethod
     def load(cls, cache_dir: Path, version: str) -> FrozenDataset | None:
-        folder = cache_dir / version
-        if not (folder / DATASET_FILE).exists() or not (folder / META_FILE).exists():
+        """The cached dataset of this version, verified; None when there is none.
+        Raises CacheError (one line: what does not match) when the folder exists but does not verify."""
+        if not (cache_dir / version).exists():
             return None
-        store = ox.Store()
-        # parse + extend (not bulk_load, which renames blank nodes on every load) keeps
-        # blank-node labels stable across restarts, so dumps are byte-reproducible
-        store.extend(ox.parse(path=str(folder / DATASET_FILE), format=ox.RdfFormat.N_QUADS))
-        meta = json.loads((folder / META_FILE).read_text())
+        store, meta = verify(cache_dir, version)
         return cls(store=store, version=version, meta=meta)
 
     @classmethod
@@ -169,6 +199,92 @@ class FrozenDataset:
                  meta={"files": [str(p) for p in paths]})
         ds.meta["stats"] = compute_stats(ds)
         return ds
+
+
+class CacheError(Exception):
+    """A cached build that does not prove itself; str() is one line saying what does not match."""
+
+
+def _fsync(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_synced(path: Path, data: bytes, *, atomic: bool = False) -> None:
+    target = path.with_name(f".{path.name}.{os.getpid()}.tmp") if atomic else path
+    with open(target, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    if atomic:
+        os.replace(target, path)
+
+
+def verify(cache_dir: Path, version: str) -> tuple[ox.Store, dict]:
+    """Read cache_dir/<version>/ and check it against its meta.json: the meta parses and has every
+    key, the N-Quads file has the recorded sha256 and parses into the recorded number of quads.
+    Returns (store, meta); raises CacheError naming the first thing that does not match."""
+    folder = cache_dir / version
+    meta_path, nq_path = folder / META_FILE, folder / DATASET_FILE
+    try:
+        meta = json.loads(meta_path.read_bytes())
+    except FileNotFoundError:
+        raise CacheError(f"{meta_path}: missing") from None
+    except (OSError, ValueError) as e:
+        raise CacheError(f"{meta_path}: unreadable ({type(e).__name__}: {e})") from None
+    try:
+        cache = meta[CACHE_KEY]
+        entry = cache["files"][DATASET_FILE]
+        expected_sha, expected_quads = entry["sha256"], entry["quads"]
+        ok = (cache["version"] == version and isinstance(expected_sha, str) and len(expected_sha) == 64
+              and isinstance(expected_quads, int) and isinstance(meta.get("stats"), dict))
+    except (KeyError, TypeError):
+        ok = False
+    if not ok:
+        raise CacheError(f"{meta_path}: lacks the checksum, quad count, version or stats of a verified build")
+    try:
+        data = nq_path.read_bytes()
+    except OSError as e:
+        raise CacheError(f"{nq_path}: unreadable ({type(e).__name__})") from None
+    sha = hashlib.sha256(data).hexdigest()
+    if sha != expected_sha:
+        raise CacheError(f"{nq_path}: sha256 {sha[:12]}... does not match meta.json's {expected_sha[:12]}... "
+                         f"({len(data)} bytes)")
+    store = ox.Store()
+    try:
+        # parse + extend (not bulk_load, which renames blank nodes on every load) keeps
+        # blank-node labels stable across restarts, so dumps are byte-reproducible
+        store.extend(ox.parse(input=data, format=ox.RdfFormat.N_QUADS))
+    except (SyntaxError, ValueError, OSError) as e:
+        raise CacheError(f"{nq_path}: does not parse ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+    if len(store) != expected_quads:
+        raise CacheError(f"{nq_path}: {len(store)} quads, meta.json records {expected_quads}")
+    return store, meta
+
+
+def cached_versions(cache_dir: Path) -> list[str]:
+    """Versions with a cache folder, newest first: the one CURRENT names, then by modification time."""
+    if not cache_dir.is_dir():
+        return []
+    folders = [p for p in cache_dir.iterdir() if p.is_dir() and VERSION_RE.fullmatch(p.name)]
+    folders.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    names = [p.name for p in folders]
+    try:
+        pointed = (cache_dir / POINTER_FILE).read_text().strip()
+    except OSError:
+        pointed = ""
+    if pointed in names:
+        names.remove(pointed)
+        names.insert(0, pointed)
+    return names
 
 
 def freeze(named_graphs: dict, version: str, meta: dict) -> FrozenDataset:

@@ -1,16 +1,20 @@
 """The build: load -> validate -> reason -> freeze, one direction, cached by input hash.
 
 Nothing is saved unless every step passed, so a failed build never replaces a good cache and
-never reaches a server or an export.
+never reaches a server or an export. A cache folder is used only when it proves itself (the
+checksum and quad count in its meta.json match); anything else is rebuilt, and the log says why.
+With `fallback=True` (the server's call) broken inputs do not stop the server: the newest cached
+build that verifies is served instead, marked stale, and the log says so loudly.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from chainkg.build.dataset import FrozenDataset, freeze
+from chainkg.build.dataset import CacheError, FrozenDataset, cached_versions, freeze
 from chainkg.build.load import INFERRED_GRAPH, Inputs, inputs_hash, load
 from chainkg.config import Config
 
@@ -25,12 +29,21 @@ class ValidationFailed(BuildError):
         super().__init__(report.format())
 
 
+log = logging.getLogger("chainkg.build")
+
+
 @dataclass
 class BuildResult:
+    """`stale`: the inputs did not build and `dataset` is the last good build (version
+    `dataset.version`, not the inputs' `inputs_version`); `error` says why the inputs failed."""
+
     dataset: FrozenDataset
     cached: bool
     timings: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
+    stale: bool = False
+    error: str | None = None
+    inputs_version: str | None = None
 
 
 def _say(progress, msg):
@@ -54,7 +67,13 @@ def run_stages(config: Config, version: str, progress: Callable | None = None) -
     _say(progress, f"load      {timings['load']:6.2f}s  {len(inputs.graphs)} graphs, {n_asserted} triples")
 
     t = time.perf_counter()
-    report = validate(inputs, config)
+    try:
+        report = validate(inputs, config)
+    except LoadError as e:  # a shapes file that does not parse
+        raise BuildError(str(e)) from None
+    except Exception as e:  # pySHACL refusing a shape: one line, no traceback
+        first = (str(e).strip().splitlines() or [""])[0]
+        raise BuildError(f"{config.shapes_dir}: the shapes cannot be used: {type(e).__name__}: {first}") from None
     timings["validate"] = time.perf_counter() - t
     _say(progress, f"validate  {timings['validate']:6.2f}s  {len(report.violations)} violations, {len(report.warnings)} warnings")
     if not report.conforms:
@@ -79,20 +98,72 @@ def run_stages(config: Config, version: str, progress: Callable | None = None) -
     return BuildResult(dataset=dataset, cached=False, timings=timings, warnings=report.warnings)
 
 
-def build(config: Config, *, force: bool = False, progress: Callable | None = None) -> BuildResult:
-    """The dataset for the current inputs: from the cache when the inputs are unchanged."""
+def build(config: Config, *, force: bool = False, fallback: bool = False,
+          progress: Callable | None = None) -> BuildResult:
+    """The dataset for the current inputs: from the cache when the inputs are unchanged and the
+    cached folder verifies, else built (and saved).
+
+    fallback=True is for serving: when the inputs do not build, return the newest cached build
+    that verifies, marked stale (BuildResult.stale, FrozenDataset.stale and .build_error), and log
+    a WARNING; raise the BuildError only when there is no good build at all. Without it (the CLI,
+    the tests, exports) a failed build raises."""
     t0 = time.perf_counter()
-    version = inputs_hash(config)
+    try:
+        version = inputs_hash(config)
+    except OSError as e:  # an input file that cannot be read
+        error = BuildError(f"{getattr(e, 'filename', '') or config.root}: cannot read ({e.strerror or e})")
+        if not fallback:
+            raise error from None
+        return _last_good(config, "", error, progress)
     if not force:
-        cached = FrozenDataset.load(config.cache_dir, version)
+        try:
+            cached = FrozenDataset.load(config.cache_dir, version)
+        except CacheError as e:
+            cached = None
+            _say(progress, f"cache     rejected, rebuilding: {e}")
+            log.warning("cached build %s rejected, rebuilding: %s", version, e)
         if cached is not None:
             elapsed = time.perf_counter() - t0
             _say(progress, f"cached    {elapsed:6.2f}s  version {version}, {len(cached.store)} quads")
-            return BuildResult(dataset=cached, cached=True, timings={"cached_load": elapsed})
-    result = run_stages(config, version, progress)
+            return BuildResult(dataset=cached, cached=True, timings={"cached_load": elapsed}, inputs_version=version)
+    try:
+        result = run_stages(config, version, progress)
+    except BuildError as e:
+        if not fallback:
+            raise
+        return _last_good(config, version, e, progress)
     t = time.perf_counter()
     result.dataset.save(config.cache_dir)
     result.timings["save"] = time.perf_counter() - t
     result.timings["total"] = time.perf_counter() - t0
+    result.inputs_version = version
     _say(progress, f"saved     {result.timings['save']:6.2f}s  version {version} in {config.cache_dir}")
     return result
+
+
+def _last_good(config: Config, version: str, error: BuildError, progress: Callable | None) -> BuildResult:
+    """The newest cached build that verifies, marked stale; re-raise `error` when there is none."""
+    rejected = []
+    for candidate in cached_versions(config.cache_dir):
+        if candidate == version:
+            continue
+        try:
+            dataset = FrozenDataset.load(config.cache_dir, candidate)
+        except CacheError as e:
+            rejected.append(str(e))
+            continue
+        if dataset is None:
+            continue
+        text = str(error)
+        dataset.stale, dataset.build_error = True, text
+        lines = text.splitlines() or [type(error).__name__]
+        shown = lines[:20] + ([f"... ({len(lines) - 20} more lines)"] if len(lines) > 20 else [])
+        log.warning("THE INPUTS DO NOT BUILD (version %s); SERVING THE LAST GOOD BUILD %s INSTEAD", version, candidate)
+        for line in shown:
+            log.warning("  build error: %s", line)
+        log.warning("  /healthz reports status \"degraded\" until the inputs are fixed and the server restarted")
+        _say(progress, f"stale     serving the last good build {candidate}: the inputs do not build")
+        return BuildResult(dataset=dataset, cached=True, stale=True, error=text, inputs_version=version)
+    for reason in rejected:
+        log.warning("no fallback: cached build rejected: %s", reason)
+    raise error
