@@ -60,9 +60,22 @@ def create_app(config: Config | None = None, dataset: FrozenDataset | None = Non
 
     @app.get("/healthz")
     def healthz():
+        """200 "ok"; 200 "degraded" when the inputs did not build and the last good build is served
+        (the data served is whole and consistent, so a load balancer must keep the instance; monitors
+        alert on the field); 503 "error" when the store does not hold what its build recorded."""
         stats = dataset.meta.get("stats", {})
-        return jsonify(status="ok", version=dataset.version, quads=stats.get("quads"),
-                       claims=stats.get("claim_graphs"), inferred=stats.get("inferred_triples"))
+        quads = len(dataset.store)
+        body = {"status": "ok", "version": dataset.version, "inputs_built": not dataset.stale,
+                "quads": quads, "claims": stats.get("claim_graphs"), "inferred": stats.get("inferred_triples")}
+        if dataset.stale:
+            body["status"] = "degraded"
+            lines = [ln.strip() for ln in (dataset.build_error or "").splitlines() if ln.strip()]
+            body["error"] = (lines[0] if lines else "the inputs did not build")[:500]
+        if stats.get("quads") is not None and quads != stats.get("quads"):
+            body["status"] = "error"
+            body["error"] = f"the store holds {quads} quads, its build recorded {stats.get('quads')}"
+            return jsonify(body), 503
+        return jsonify(body)
 
     return app
 
