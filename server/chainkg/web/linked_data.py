@@ -12,6 +12,7 @@ Why 200 and not 303: see "Linked data" in README.md.
 
 from __future__ import annotations
 
+import re
 import tempfile
 import threading
 from pathlib import Path
@@ -48,6 +49,8 @@ RDF_TRIPLES = ("ttl", "jsonld", "nt", "rdf")
 RESOURCE = ("ttl", "html", "jsonld", "nt", "rdf", "trig", "nq", "json")
 DOCUMENT = ("ttl", "html", "jsonld", "nt", "rdf")
 KINDS = ("id", "source", "claim", "graph")
+MAX_PAGE = 999_999
+PAGE_ARG = re.compile(r"[0-9]{1,6}")  # ASCII digits only: int() would also take "٣" and "1_0"
 _dump_lock = threading.Lock()
 
 
@@ -59,6 +62,29 @@ def dataset() -> FrozenDataset:
 
 def base_iri() -> str:
     return current_app.config["CHAINKG"].base_iri
+
+
+def public_root() -> str:
+    """scheme://host[:port]/ of this server, for the few links that must be absolute (the VoID).
+
+    Config.public_url when set; else the address the server is bound to, from SERVER_NAME and
+    SERVER_PORT, which gunicorn and granian take from the listening socket, never from the Host
+    header (a server bound to every address names the local address of the connection). The
+    Host header is never reflected."""
+    configured = current_app.config["CHAINKG"].public_url
+    if configured:
+        return configured.rstrip("/") + "/"
+    env = request.environ
+    host, port = env.get("SERVER_NAME", ""), str(env.get("SERVER_PORT", ""))
+    if host in ("", "0.0.0.0", "::") and env.get("gunicorn.socket") is not None:
+        try:
+            host, port = env["gunicorn.socket"].getsockname()[:2]
+        except (OSError, ValueError):
+            pass
+    scheme = "https" if env.get("wsgi.url_scheme") == "https" else "http"
+    host = f"[{host}]" if ":" in str(host) else str(host or "localhost")
+    default = {"http": "80", "https": "443"}[scheme]
+    return f"{scheme}://{host}" + (f":{port}" if str(port) not in ("", default) else "") + "/"
 
 
 def iri_url(iri: str) -> str:
@@ -83,12 +109,33 @@ def negotiate(offers: tuple[str, ...]) -> str | None:
     return ACCEPTED[best] if best else None
 
 
-def _cached(key: tuple, build):
-    cache = current_app.extensions.setdefault("chainkg_linked_data", {})
-    key = (dataset().version, *key)
-    if key not in cache:
-        cache[key] = build()
-    return cache[key]
+def _cached(key: tuple, build, size=None):
+    """One bounded LRU cache per app (entries and bytes), keyed by the dataset version and key.
+    A key never holds request headers: what varies by Host would grow without bound."""
+    cache = current_app.extensions.get("chainkg_linked_data_cache")
+    if cache is None:
+        cache = current_app.extensions.setdefault("chainkg_linked_data_cache", pages.BoundedCache(32, 64 << 20))
+    return cache.get((dataset().version, *key), build, size)
+
+
+def page_number() -> int | None:
+    """?page= as a number from 1; None when it is not one (the caller answers 400)."""
+    raw = request.args.get("page")
+    if raw is None:
+        return 1
+    if not PAGE_ARG.fullmatch(raw) or int(raw) < 1:
+        return None
+    return int(raw)
+
+
+def bad_request(message: str, ext: str | None) -> Response:
+    """A 400 in the family of the representation asked for: JSON for .json, else plain text."""
+    if ext == "json":
+        response = jsonify(error="bad request", message=message)
+        response.status_code = 400
+    else:
+        response = Response(message + "\n", 400, mimetype="text/plain")
+    return response
 
 
 @bp.app_context_processor
@@ -149,7 +196,7 @@ def represent(path: str, ext: str | None, offers: tuple[str, ...], render) -> Re
             response.charset = "utf-8"
     response = _headers(response, path, offers, ext, negotiated)
     if response.status_code == 200:
-        tag = f"{dataset().version}-{ext}" + (f"-{lang}-{request.args.get('page', '1')}" if ext in ("html", "json") else "")
+        tag = f"{dataset().version}-{ext}" + (f"-{lang}-{page_number() or 1}" if ext in ("html", "json") else "")
         response.set_etag(tag)
         response.make_conditional(request)
     return response
@@ -195,14 +242,16 @@ def resource(kind: str, name: str):
     if not pages.exists(ds, iri) and ext is not None and pages.exists(ds, f"{iri}.{ext}"):
         name, ext, iri = f"{name}.{ext}", None, f"{iri}.{ext}"
     if not pages.exists(ds, iri):
-        return not_found(iri, name)
+        return not_found(iri, name, ext)
+    page = page_number()
+    if page is None:
+        return bad_request(f"page must be a whole number from 1 to {MAX_PAGE:,}", ext)
     path = f"/{kind}/{name}"
     lang = page_lang()
-    page = request.args.get("page", "1")
 
     def render(e: str):
         if e in ("html", "json"):
-            ctx = pages.entity_context(ds, iri, lang, iri_url, int(page) if page.isdigit() else 1)
+            ctx = pages.entity_context(ds, iri, lang, iri_url, page)
             ctx.update(path=path, alternates=alternates(path, RESOURCE), describe_url=describe_url(iri),
                        kind=kind, licence=pages.LICENSE, version=ds.version)
             return jsonify(ctx) if e == "json" else render_template("entity.html", **ctx)
@@ -211,17 +260,40 @@ def resource(kind: str, name: str):
     return represent(path, ext, RESOURCE, render)
 
 
-def not_found(iri: str, name: str) -> Response:
+def suggestion_index() -> pages.SuggestionIndex:
+    return _cached(("suggestions",), lambda: pages.SuggestionIndex(dataset()), lambda index: index.nbytes)
+
+
+def sparql_string(text: str) -> str:
+    """A SPARQL string literal holding text (for a query the 404 page offers to run)."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    return f'"{escaped}"'
+
+
+def shorten(text: str, n: int = 200) -> str:
+    return text if len(text) <= n else text[:n] + "…"
+
+
+def not_found(iri: str, name: str, ext: str | None = None) -> Response:
+    """404 in the representation asked for (by suffix, else by Accept), with things of similar
+    names; the requested name is only read up to SuggestionIndex.MAX_TEXT characters."""
     lang = page_lang()
-    hints = pages.suggestions(dataset(), name.rsplit(".", 1)[0], lang, iri_url)
-    if negotiate(("html", "ttl")) == "html":
-        words = "".join(c for c in name.lower() if c.isalnum() or c in "-_ ")
+    text = name[: pages.SuggestionIndex.MAX_TEXT].rsplit(".", 1)[0]
+    hints = pages.suggestions(suggestion_index(), text, lang, iri_url, dataset().store)
+    if ext is None:  # */* and RDF types get plain text; browsers HTML; JSON clients JSON
+        best = request.accept_mimetypes.best_match(["text/plain", "text/html", "application/json"])
+        ext = {"text/html": "html", "application/json": "json"}.get(best or "", "txt")
+    if ext == "html":
+        words = "".join(c for c in name[:60].lower() if c.isalnum() or c in "-_ ")
         search = ("PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\nSELECT ?thing ?label WHERE {\n"
-                  f'  ?thing rdfs:label ?label FILTER(CONTAINS(LCASE(STR(?label)), "{words}"))\n}} LIMIT 50')
-        body = render_template("not_found.html", iri=iri, name=name, suggestions=hints, search_query=search)
+                  f"  ?thing rdfs:label ?label FILTER(CONTAINS(LCASE(STR(?label)), {sparql_string(words)}))\n}} LIMIT 50")
+        body = render_template("not_found.html", iri=shorten(iri), name=shorten(name), suggestions=hints, search_query=search)
         response = Response(body, 404, mimetype="text/html")
+    elif ext == "json":
+        response = jsonify(error="not found", iri=shorten(iri), suggestions=hints)
+        response.status_code = 404
     else:
-        lines = [f"Nothing is known about <{iri}>."] + [f"Did you mean <{h['iri']}> ({h['label']})?" for h in hints]
+        lines = [f"Nothing is known about <{shorten(iri)}>."] + [f"Did you mean <{h['iri']}> ({h['label']})?" for h in hints]
         response = Response("\n".join(lines) + "\n", 404, mimetype="text/plain")
     response.vary.add("Accept")
     return response
@@ -293,7 +365,7 @@ def void_description(ext: str | None = None):
     if ext is not None and ext not in DOCUMENT:
         abort(404)
     ds = dataset()
-    root = request.url_root
+    root = public_root()  # Config.public_url or the bound address: a handful of values, never the Host header
     path = request.path.rsplit(".", 1)[0] if ext else request.path
     dumps = [{"file": f"chainkg-all.{f.extension}", "gzip": False} for f in FORMATS.values()]
     triples = _cached(("void", root), lambda: void.void_triples(ds, base_iri(), root, dumps))

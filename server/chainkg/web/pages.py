@@ -7,7 +7,9 @@ Nothing here knows about HTTP; linked_data.py maps IRIs to URLs and picks the re
 from __future__ import annotations
 
 import difflib
-from collections import Counter, defaultdict
+import threading
+from collections import Counter, OrderedDict, defaultdict
+from collections.abc import Callable, Hashable
 from decimal import Decimal, InvalidOperation
 
 import pyoxigraph as ox
@@ -24,6 +26,7 @@ DCT = PREFIXES["dcterms"]
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 LANGS = ("zh", "en")
 PAGE_SIZE = 50
+MAX_IRI = 1_000  # no IRI of the graph is longer; a longer request path names nothing
 
 TYPE = ox.NamedNode(RDF + "type")
 LABEL_PROPS = (SKOS + "prefLabel", RDFS + "label", SKOS + "altLabel", DCT + "title")
@@ -174,8 +177,21 @@ class Provenance:
         return info
 
 
+def named_node(iri: str) -> ox.NamedNode | None:
+    """The IRI as a term, or None when it is not a valid IRI (a space, a quote, a NUL, a lone
+    surrogate from undecodable bytes, ... in a requested path)."""
+    if len(iri) > MAX_IRI:
+        return None
+    try:
+        return ox.NamedNode(iri)
+    except (ValueError, UnicodeError):
+        return None
+
+
 def exists(ds: FrozenDataset, iri: str) -> bool:
-    node = ox.NamedNode(iri)
+    node = named_node(iri)
+    if node is None:
+        return False
     for pattern in ((node, None, None, None), (None, None, node, None), (None, None, None, node)):
         if next(iter(ds.store.quads_for_pattern(*pattern)), None) is not None:
             return True
@@ -378,29 +394,118 @@ def graph_content(v: _Views, node, limit: int = 500) -> dict:
 
 # -- 404 suggestions ---------------------------------------------------------------------------
 
-def suggestions(ds: FrozenDataset, text: str, lang: str, url, limit: int = 8) -> list[dict]:
-    """Things whose slug or label resembles text (a mistyped or guessed slug)."""
-    text = text.strip().lower()
-    if not text:
-        return []
-    labels = Labels(ds.store, lang)
-    id_ns = PREFIXES["id"]
-    tokens = [t for t in text.replace("_", "-").split("-") if len(t) > 1]
-    scored = []
-    seen = set()
-    for q in ds.store.quads_for_pattern(None, None, None, None):
-        s = q.subject
-        if not isinstance(s, ox.NamedNode) or s in seen or not s.value.startswith(id_ns):
-            continue
-        seen.add(s)
-        slug = s.value[len(id_ns):].lower()
-        names = " ".join(val.lower() for _, val, _ in labels.all(s))
-        score = difflib.SequenceMatcher(None, text, slug).ratio()
-        if text in names or text in slug:
-            score += 1
-        score += 0.2 * sum(1 for t in tokens if t in slug or t in names)
-        if score > 0.55:
-            scored.append((score, s.value))
-    scored.sort(key=lambda x: (-x[0], x[1]))
-    return [{"iri": i, "url": url(i), "label": labels(ox.NamedNode(i))} for _, i in scored[:limit]]
+class SuggestionIndex:
+    """Slugs and labels of every thing under id/, with a trigram index over them: built once per
+    dataset version, so that a 404 costs a few dictionary lookups, never a scan of the store.
 
+    A request's text is cut to MAX_TEXT characters before anything reads it, and only the
+    CANDIDATES entries that share the most trigrams with it (or, for a text too short to have
+    any, that contain it) are scored with difflib."""
+
+    MAX_TEXT = 100
+    CANDIDATES = 40
+
+    def __init__(self, ds: FrozenDataset):
+        id_ns = PREFIXES["id"]
+        subjects = dict.fromkeys(q.subject.value for q in ds.store.quads_for_pattern(None, None, None, None)
+                                 if isinstance(q.subject, ox.NamedNode) and q.subject.value.startswith(id_ns))
+        labels = Labels(ds.store, "en")
+        self.entries: list[tuple[str, str, str]] = []  # (iri, slug, labels), lower case
+        self.grams: dict[str, list[int]] = defaultdict(list)
+        for i, iri in enumerate(sorted(subjects)):
+            slug = iri[len(id_ns):].lower()
+            names = " ".join(val.lower() for _, val, _ in labels.all(ox.NamedNode(iri)))
+            self.entries.append((iri, slug, names))
+            for g in self._trigrams(slug + " " + names):
+                self.grams[g].append(i)
+        self.grams = dict(self.grams)
+        self.nbytes = sum(len(x) * 2 for e in self.entries for x in e) + 64 * sum(len(v) for v in self.grams.values())
+
+    @staticmethod
+    def _trigrams(text: str) -> set[str]:
+        return {text[i:i + 3] for i in range(len(text) - 2)}
+
+    def search(self, text: str, limit: int = 8) -> list[str]:
+        """IRIs of the things whose slug or label resembles text, best first."""
+        text = text[: self.MAX_TEXT].strip().lower()
+        if not text:
+            return []
+        grams = self._trigrams(text)
+        if grams:
+            shared = Counter(i for g in grams for i in self.grams.get(g, ()))
+            candidates = [i for i, _ in shared.most_common(self.CANDIDATES)]
+        else:
+            candidates = [i for i, (_, slug, names) in enumerate(self.entries) if text in slug or text in names]
+        tokens = [t for t in text.replace("_", "-").split("-") if len(t) > 1]
+        scored = []
+        for i in candidates:
+            iri, slug, names = self.entries[i]
+            score = difflib.SequenceMatcher(None, text, slug).ratio()
+            if text in names or text in slug:
+                score += 1
+            score += 0.2 * sum(1 for t in tokens if t in slug or t in names)
+            if score > 0.55:
+                scored.append((score, iri))
+        scored.sort(key=lambda x: (-x[0], x[1]))
+        return [iri for _, iri in scored[:limit]]
+
+
+def suggestions(index: SuggestionIndex, text: str, lang: str, url, store: ox.Store, limit: int = 8) -> list[dict]:
+    """Things whose slug or label resembles text (a mistyped or guessed slug), for a 404 page."""
+    labels = Labels(store, lang)
+    return [{"iri": i, "url": url(i), "label": labels(ox.NamedNode(i))} for i in index.search(text, limit)]
+
+
+# -- a bounded cache ----------------------------------------------------------------------------
+
+class BoundedCache:
+    """Least recently used, bounded by entries and by (estimated) bytes; thread-safe. A value is
+    built outside the lock (two threads may build the same one; the second is kept)."""
+
+    def __init__(self, max_entries: int = 64, max_bytes: int = 64 << 20):
+        self.max_entries, self.max_bytes = max_entries, max_bytes
+        self._items: OrderedDict[Hashable, tuple[object, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @property
+    def nbytes(self) -> int:
+        return self._bytes
+
+    def get(self, key: Hashable, build: Callable[[], object], size: Callable[[object], int] | None = None):
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key][0]
+        value = build()
+        n = max(1, size(value) if size else approx_size(value))
+        if n > self.max_bytes:
+            return value  # too big to keep: served, not cached
+        with self._lock:
+            if key in self._items:
+                self._bytes -= self._items.pop(key)[1]
+            self._items[key] = (value, n)
+            self._bytes += n
+            while len(self._items) > self.max_entries or self._bytes > self.max_bytes:
+                self._bytes -= self._items.popitem(last=False)[1][1]
+        return value
+
+
+def approx_size(value, depth: int = 0) -> int:
+    """A rough size in bytes of plain data (str, bytes, numbers, lists, dicts, RDF terms)."""
+    if isinstance(value, (str, bytes)):
+        return 50 + len(value) * (1 if isinstance(value, bytes) else 2)
+    if hasattr(value, "nbytes"):
+        return int(value.nbytes)
+    if depth > 12:
+        return 64
+    if isinstance(value, dict):
+        return 100 + sum(approx_size(k, depth + 1) + approx_size(v, depth + 1) for k, v in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return 60 + sum(approx_size(v, depth + 1) for v in value)
+    if isinstance(value, (ox.Triple, ox.Quad)):
+        return 80 + sum(approx_size(str(t), depth + 1) for t in value)
+    return 64

@@ -16,7 +16,7 @@ from chainkg.config import Config
 from chainkg.sparql.saved import ParameterError, SavedQuery
 from chainkg.web.api import DEFAULT_PAGE, ApiError, Page, get_page, page_url, saved_queries
 from chainkg.web.chainmap import chain_data, chains, default_chain, render_svg, to_dot
-from chainkg.web.pages import Labels, curie
+from chainkg.web.pages import BoundedCache, Labels, curie
 
 bp = Blueprint("ui", __name__)
 
@@ -240,14 +240,19 @@ def _chain_arg(ds: FrozenDataset) -> str | None:
 
 
 def _map(ds: FrozenDataset, chain: str, lang: str) -> tuple[dict, str | None]:
-    cache = current_app.extensions.setdefault("chainkg.chain_maps", {})
-    key = (ds.version, chain, lang)
-    if key not in cache:
+    """The map's data and SVG, cached per (version, chain, lang): chain is one of the graph's
+    chains (checked by _chain_arg) and lang one of LANGS, and the cache is bounded anyway."""
+    cache = current_app.extensions.get("chainkg.chain_maps")
+    if cache is None:
+        cache = current_app.extensions.setdefault("chainkg.chain_maps", BoundedCache(16, 32 << 20))
+
+    def build() -> tuple[dict, str | None]:
         data = chain_data(ds, chain, lang, local_url)
         t = t_for(lang)
         svg = render_svg(to_dot(data, {k: t(k) for k in ("supplies", "chain_wide", "products", "none_recorded", "focus")}))
-        cache[key] = (data, svg)
-    return cache[key]
+        return data, svg
+
+    return cache.get((ds.version, chain, lang), build)
 
 
 @bp.get("/chain-map")
