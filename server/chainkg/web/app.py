@@ -12,14 +12,27 @@ from __future__ import annotations
 import importlib
 import logging
 import time
+from urllib.parse import urlsplit, urlunsplit
 
-from flask import Flask, g, jsonify, request
+from flask import Flask, Response, g, jsonify, request
 
 from chainkg.build.dataset import FrozenDataset
 from chainkg.config import Config
 
 BLUEPRINTS = ("sparql", "linked_data", "api", "ui")
 log = logging.getLogger("chainkg.http")
+LICENSE = "https://creativecommons.org/licenses/by/4.0/"
+# What every page may load: its own scripts, styles, images and fetches, nothing inline (the pages
+# keep their scripts and styles in static/; JSON data blocks are not scripts), no frames, no <base>.
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "font-src 'self'",
+    "connect-src 'self'", "object-src 'none'", "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
+))
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "X-Frame-Options": "DENY",  # frame-ancestors for browsers without CSP level 2
+}
 
 
 def create_app(config: Config | None = None, dataset: FrozenDataset | None = None) -> Flask:
@@ -52,6 +65,10 @@ def create_app(config: Config | None = None, dataset: FrozenDataset | None = Non
         g.t0 = time.perf_counter()
 
     @app.after_request
+    def _headers(response: Response) -> Response:
+        return secure_headers(response)
+
+    @app.after_request
     def _log(response):
         ms = (time.perf_counter() - g.get("t0", time.perf_counter())) * 1000
         log.info("%s %s %s %d %.1fms", request.remote_addr, request.method, request.full_path.rstrip("?"),
@@ -78,6 +95,26 @@ def create_app(config: Config | None = None, dataset: FrozenDataset | None = Non
         return jsonify(body)
 
     return app
+
+
+def secure_headers(response: Response) -> Response:
+    """On every response: the licence link, nosniff, a referrer policy, the CSP on HTML and SVG,
+    and a Location header that never names the Host a client sent (the trailing-slash redirects
+    of the router are built from it): a redirect on this server is relative."""
+    links = response.headers.get("Link", "")
+    if 'rel="license"' not in links:
+        response.headers["Link"] = (links + ", " if links else "") + f'<{LICENSE}>; rel="license"'
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if response.mimetype in ("text/html", "application/xhtml+xml", "image/svg+xml"):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    location = response.headers.get("Location")
+    if location:
+        parts = urlsplit(location)
+        if parts.netloc and parts.netloc.lower() == request.host.lower():
+            path = "/" + parts.path.lstrip("/")  # never "//host/...", which a browser reads as another host
+            response.headers["Location"] = urlunsplit(("", "", path, parts.query, parts.fragment))
+    return response
 
 
 def dataset_of(app: Flask) -> FrozenDataset:
