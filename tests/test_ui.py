@@ -83,7 +83,8 @@ def test_chain_map_draws_the_chain_from_the_graph(client):
             pytest.fail(message)
         pytest.skip(message)
     text = page(client, f"/chain-map?chain={ID}t-chain")
-    svg = text[text.index("<svg"): text.index("</svg>")]
+    figure = text[text.index('<figure class="chain-map" id="chain-map">'):]  # (the legend's swatches are small SVGs too)
+    svg = figure[figure.index("<svg"): figure.index("</svg>")]
     for slug in ("t-design", "t-fab", "t-packaging", "t-materials", "t-leader", "t-tenant-01", "t-park"):
         assert f'href="/id/{slug}"' in svg  # every node links to its entity page
     assert "★ Test Leader" in svg and "Test Park" in svg and "supplies" in svg
@@ -147,7 +148,7 @@ def test_chain_map_without_graphviz_shows_lists(client, monkeypatch, web_app):
     web_app.extensions.pop("chainkg.chain_maps", None)
     try:
         text = page(client, "/chain-map?chain=t-chain&lang=zh")
-        assert "<svg" not in text and "Graphviz" in text
+        assert 'id="chain-map"' not in text and "<g id=" not in text and "Graphviz" in text
         assert '<a href="/id/t-leader">★ 测试链主</a>' in text
     finally:
         web_app.extensions.pop("chainkg.chain_maps", None)
