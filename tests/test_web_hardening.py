@@ -91,6 +91,14 @@ def test_bad_page_numbers_are_400_with_a_message(web_server, value):
     assert get(f"{web_server}/id/t-park.json?page=999999").json()["incoming"]["page"] >= 1  # past the end: the last page
 
 
+@pytest.mark.parametrize("path", ["/ontology", "/ontology.json", "/dumps/", "/.well-known/void.html", "/shapes"])
+def test_pages_without_pages_ignore_a_bad_page_argument(web_server, path):
+    """The ETag of every page used to carry ?page= as it came: a quote or CR LF in it was a 500."""
+    for value in ('"', "%0D%0A", "9" * 5000):
+        r = get(f"{web_server}{path}?page={value}", headers={"Accept": BROWSER})
+        assert r.status_code == 200, (path, value, r.status_code)
+
+
 # -- item 5: suggestions from an index -------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

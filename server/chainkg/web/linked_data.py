@@ -229,7 +229,7 @@ def alternates(path: str, offers) -> list[dict]:
 
 
 def describe_url(iri: str) -> str:
-    return "/?query=" + quote(f"DESCRIBE <{iri}>", safe="")
+    return "/?query=" + quote(f"DESCRIBE {ox.NamedNode(iri)}", safe="")  # a valid IRI: no ">" can end it early
 
 
 # -- things, sources, claims, graphs -------------------------------------------------------------------
