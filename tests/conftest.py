@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -136,3 +138,41 @@ def live_server(kg, config, tmp_path_factory):
                           root_args=["--root", str(ROOT), "--build-dir", str(config.cache_dir)])
     yield server
     server.stop()
+
+
+# -- a loopback port that records every connection (the target of the SSRF attacks) --------------
+class Listener:
+    """A TCP server on 127.0.0.1 that records (and immediately closes) every connection."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/sparql"
+        self.connections: list = []
+        self._stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self._stop:
+            try:
+                conn, addr = self.sock.accept()
+            except OSError:
+                continue
+            self.connections.append(addr)
+            conn.close()
+
+    def close(self):
+        self._stop = True
+        self.thread.join()
+        self.sock.close()
+
+
+@pytest.fixture(scope="module")
+def listener():
+    lst = Listener()
+    yield lst
+    lst.close()

@@ -96,7 +96,7 @@ def test_pagination_fetches_one_more_row_for_next(client):
     data = first.get_json()
     assert len(data["results"]["bindings"]) == 5
     assert 'rel="next"' in first.headers["Link"] and "offset=5" in data["head"]["link"][0]
-    assert first.headers["Link"] == f'<{data["head"]["link"][0]}>; rel="next"'
+    assert f'<{data["head"]["link"][0]}>; rel="next"' in [v.strip() for v in first.headers["Link"].split(",")]
     everything = rows(client.get(TYPED + "?limit=10000"))
     pages, url = [], TYPED + "?limit=5"
     while url:
@@ -106,7 +106,7 @@ def test_pagination_fetches_one_more_row_for_next(client):
     assert pages == everything
     exact = client.get(TYPED, query_string={"limit": len(everything)}).get_json()
     assert "link" not in exact["head"]  # exactly all rows: the extra row is not there, no next page
-    assert "Link" not in client.get(TYPED, query_string={"limit": len(everything)}).headers
+    assert 'rel="next"' not in client.get(TYPED, query_string={"limit": len(everything)}).headers.get("Link", "")
 
 
 def test_every_result_format(client):

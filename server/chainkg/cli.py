@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -227,12 +228,24 @@ def stats(ctx: click.Context, output: str) -> None:
 @click.option("--data", "data", multiple=True, metavar="FILE[=GRAPH-IRI]",
               help="Serve these RDF files instead of building the project (repeatable); =IRI loads a file into that named graph.")
 @click.option("--allow-service", multiple=True, metavar="IRI", help="An endpoint IRI that SERVICE may call (repeatable; none by default).")
+@click.option("--max-memory", default=None, type=click.IntRange(16 << 20), metavar="BYTES",
+              help="Memory one query may grow by before it is stopped with 503 (default: Config.max_memory_bytes, 1 GiB).")
+@click.option("--max-query", "max_query", default=None, type=click.IntRange(64), metavar="BYTES",
+              help="Longest query text (413 above; default: Config.max_query_bytes, 100,000).")
+@click.option("--public-url", default=None, metavar="URL",
+              help="This server's public address (scheme://host[:port]) for absolute links, the Service Description "
+                   "and the VoID (default: http://HOST:PORT). The Host header is never used.")
+@click.option("--connections", default=1000, show_default=True, type=click.IntRange(1, 100_000),
+              help="Simultaneous clients per worker (gunicorn).")
+@click.option("--no-sandbox", is_flag=True, default=False,
+              help="Do not isolate query evaluation from the network (only where namespaces are unavailable).")
 @click.option("--server", type=click.Choice(["gunicorn", "granian"]), default="gunicorn", show_default=True,
               help="The production WSGI server.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True)
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, timeout: float | None,
           max_rows: int | None, max_body: int | None, data: tuple[str, ...], allow_service: tuple[str, ...],
+          max_memory: int | None, max_query: int | None, public_url: str | None, connections: int, no_sandbox: bool,
           server: str, log_level: str) -> None:
     """Serve the SPARQL endpoint, linked data and workbench with a production WSGI server."""
     from dataclasses import replace
@@ -249,16 +262,24 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, 
         changes["max_rows"] = max_rows
     if max_body is not None:
         changes["max_body_bytes"] = max_body
+    if max_memory is not None:
+        changes["max_memory_bytes"] = max_memory
+    if max_query is not None:
+        changes["max_query_bytes"] = max_query
+    if public_url is not None:
+        if not re.match(r"^https?://[^/?#\s]+$", public_url.rstrip("/")):
+            _fail(f"--public-url must be scheme://host[:port], not {public_url!r}")
+        changes["public_url"] = public_url.rstrip("/")
     for spec in data:
         if not Path(spec.partition("=")[0]).is_file():
             _fail(f"--data: no such file: {spec.partition('=')[0]}")
     options = ServeOptions(host=host, port=port, workers=workers, threads=threads, server=server, data=data,
-                           log_level=log_level)
+                           log_level=log_level, connections=connections, sandbox=not no_sandbox)
     try:
         run_server(replace(config, **changes), options)
     except BuildError as e:
         _fail(f"build failed:\n{e}")
-    except (OSError, ValueError, SyntaxError) as e:
+    except (OSError, ValueError, SyntaxError, RuntimeError) as e:
         _fail(str(e))
 
 

@@ -17,9 +17,10 @@ import pyoxigraph as ox
 from chainkg.build.dataset import PREFIXES, FrozenDataset
 from chainkg.config import Config
 from chainkg.sparql.errors import BadRequest, EvaluationError, QueryError, QuerySyntaxError
-from chainkg.sparql.formats import Format, format_for, serialize_results
+from chainkg.sparql.formats import GRAPH_FORMATS, RESULT_FORMATS, Format, format_for, json_term, serialize_results, term_from_json
 from chainkg.sparql.guard import check_query, inspect_query
-from chainkg.sparql.limits import ResultCache, with_timeout
+from chainkg.sparql.limits import ResultCache
+from chainkg.sparql.sandbox import InProcess, job
 
 
 # -- running a query ------------------------------------------------------------------------------
@@ -46,7 +47,7 @@ def run_query(ds: FrozenDataset, text: str, *, accept: str | None = None, format
               named_graphs: Sequence[str] | None = None, asserted_only: bool = False,
               timeout: float | None = 5.0, max_rows: int | None = 10_000, service_allowlist: Sequence[str] = (),
               cache: ResultCache | None = None, if_none_match: str | None = None,
-              base_iri: str | None = None) -> QueryResult:
+              base_iri: str | None = None, runner=None, max_memory: int | None = None) -> QueryResult:
     """Check, run and serialise one query on the frozen dataset. Raises QueryError subclasses.
 
     Graphs: by default the default graph is the union of all graphs; `asserted_only` leaves out
@@ -55,7 +56,9 @@ def run_query(ds: FrozenDataset, text: str, *, accept: str | None = None, format
     when neither is given. Graphs not in the dataset are empty: nothing is ever fetched.
     `substitutions` ({ox.Variable: term}) binds variables to values without editing the text.
     `base_iri` resolves relative IRIs (the endpoint passes its own URL, as the protocol suggests).
-    If if_none_match names the result's ETag, nothing runs and the result is `.not_modified`."""
+    If if_none_match names the result's ETag, nothing runs and the result is `.not_modified`.
+    `runner` evaluates (a `sandbox.Pool` under `chainkg serve`: another process, no network, killed
+    past `timeout` or `max_memory`); by default the query runs in this process under `timeout`."""
     info = inspect_query(text)
     check_query(info, service_allowlist)
     fmt = format_for(info.form, accept, formats)
@@ -77,21 +80,48 @@ def run_query(ds: FrozenDataset, text: str, *, accept: str | None = None, format
         if hit is not None:
             return hit
 
-    if substitutions:
-        from chainkg.sparql.saved import inject_values  # a VALUES block of terms: binds without projection
-
-        text = inject_values(text, substitutions)
     # The dataset's derived stores hold the *distinct* union in their default graph (Oxigraph's
     # use_default_graph_as_union would count a triple once per claim that states it).
-    kwargs: dict = {"base_iri": base_iri}
+    spec = {
+        "text": text, "format": fmt.name, "max_rows": max_rows, "base_iri": base_iri,
+        "prefixes": {**PREFIXES, **info.prefixes}, "services": bool(info.services),
+        "store": "named" if protocol_dataset else "asserted" if asserted_only else "union",
+        "default_graphs": list(default_graphs or ()), "named_graphs": list(named_graphs or ()),
+        "substitutions": [[k.value, json_term(v)] for k, v in (substitutions or {}).items()],
+    }
+    runner = runner or InProcess(ds)
+    for iri in info.services:  # allowed SERVICE IRIs go to the gateway (the only address evaluators reach)
+        if iri in runner.rewrite:
+            spec["text"] = spec["text"].replace(f"<{iri}>", f"<{runner.rewrite[iri]}>")
+    t0 = time.perf_counter()
+    header, body = runner.run("query", spec, timeout=timeout, max_memory=max_memory)
+    content_type, truncated = header["content_type"], header["truncated"]
+    out = QueryResult(body, content_type, truncated, fmt, info.form, etag, max_rows, seconds=time.perf_counter() - t0)
+    if cache is not None:
+        cache.put(key, QueryResult(body, content_type, truncated, fmt, info.form, etag, max_rows, cached=True))
+    return out
+
+
+_FORMATS = {f.name: f for f in RESULT_FORMATS + GRAPH_FORMATS}
+
+
+@job("query")
+def evaluate_query(ds: FrozenDataset, spec: dict) -> tuple[dict, bytes]:
+    """Evaluate and serialise a query described by `run_query`'s spec (in an evaluator process, or
+    in this one for the CLI and tests). Returns ({content_type, truncated}, body)."""
+    text = spec["text"]
+    if spec["substitutions"]:
+        from chainkg.sparql.saved import inject_values  # a VALUES block of terms: binds without projection
+
+        text = inject_values(text, {ox.Variable(k): term_from_json(v) for k, v in spec["substitutions"]})
+    kwargs: dict = {"base_iri": spec["base_iri"]}
     store = ds.union_store
-    if protocol_dataset:
+    if spec["store"] == "named":
         store = ds.store
-        kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graphs or ()]
-        kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs or ()]
-    elif asserted_only:
+        kwargs["default_graph"] = [ox.NamedNode(g) for g in spec["default_graphs"]]
+        kwargs["named_graphs"] = [ox.NamedNode(g) for g in spec["named_graphs"]]
+    elif spec["store"] == "asserted":
         store = ds.asserted_store
-    prefixes = {**PREFIXES, **info.prefixes}
 
     def execute():
         try:
@@ -99,29 +129,23 @@ def run_query(ds: FrozenDataset, text: str, *, accept: str | None = None, format
         except SyntaxError as e:
             raise QuerySyntaxError(f"SPARQL syntax error: {e}") from None
 
-    def evaluate():
-        try:
-            return serialize_results(execute(), fmt, max_rows, prefixes, rerun=execute)
-        except QueryError:
-            raise
-        except (OSError, RuntimeError, ValueError) as e:  # evaluation errors, e.g. an allow-listed SERVICE failing
-            raise EvaluationError(f"the query failed while running: {e}",
-                                  status=502 if info.services else 500) from None
-
-    t0 = time.perf_counter()
-    body, content_type, truncated = with_timeout(evaluate, timeout)
-    out = QueryResult(body, content_type, truncated, fmt, info.form, etag, max_rows, seconds=time.perf_counter() - t0)
-    if cache is not None:
-        cache.put(key, QueryResult(body, content_type, truncated, fmt, info.form, etag, max_rows, cached=True))
-    return out
+    try:
+        body, content_type, truncated = serialize_results(execute(), _FORMATS[spec["format"]], spec["max_rows"],
+                                                          spec["prefixes"], rerun=execute)
+    except QueryError:
+        raise
+    except (OSError, RuntimeError, ValueError) as e:  # evaluation errors, e.g. an allow-listed SERVICE failing
+        raise EvaluationError(f"the query failed while running: {e}", status=502 if spec["services"] else 500) from None
+    return {"content_type": content_type, "truncated": truncated}, body
 
 
 # -- the endpoint object (one per app) ------------------------------------------------------------
 class Endpoint:
     """The dataset with this app's limits and result cache."""
 
-    def __init__(self, ds: FrozenDataset, config: Config):
+    def __init__(self, ds: FrozenDataset, config: Config, runner=None):
         self.ds, self.config = ds, config
+        self.runner = runner or InProcess(ds)
         self.cache = ResultCache()
 
     def run(self, text: str, **kwargs) -> QueryResult:
@@ -129,4 +153,6 @@ class Endpoint:
         kwargs.setdefault("max_rows", self.config.max_rows)
         kwargs.setdefault("service_allowlist", self.config.service_allowlist)
         kwargs.setdefault("cache", self.cache)
+        kwargs.setdefault("runner", self.runner)
+        kwargs.setdefault("max_memory", self.config.max_memory_bytes)
         return run_query(self.ds, text, **kwargs)

@@ -160,6 +160,23 @@ def json_term(t) -> dict:
                                         "object": json_term(t.object)}}
 
 
+def term_from_json(d: dict):
+    """The inverse of json_term (for terms that cross a process boundary as JSON)."""
+    kind = d["type"]
+    if kind == "uri":
+        return ox.NamedNode(d["value"])
+    if kind == "bnode":
+        return ox.BlankNode(d["value"])
+    if kind in ("literal", "typed-literal"):
+        if "xml:lang" in d:
+            return ox.Literal(d["value"], language=d["xml:lang"])
+        return ox.Literal(d["value"], datatype=ox.NamedNode(d["datatype"])) if "datatype" in d else ox.Literal(d["value"])
+    if kind == "triple":
+        v = d["value"]
+        return ox.Triple(term_from_json(v["subject"]), term_from_json(v["predicate"]), term_from_json(v["object"]))
+    raise ValueError(f"not a SPARQL JSON term: {kind!r}")
+
+
 def xml_term(t) -> str:
     if isinstance(t, ox.NamedNode):
         return f"<uri>{escape(t.value)}</uri>"

@@ -1,8 +1,6 @@
 """The limits on running a query: a time limit, retiring a worker after a runaway, a result cache.
 
 - `with_timeout(fn, seconds)`: run fn in an evaluator thread; `QueryTimeout` at the deadline.
-- `recycle_after(response)`: after a `QueryTimeout`, retire this server worker once the response is
-  sent (the app's `CHAINKG_RECYCLE` hook, set by `chainkg serve`), so the runaway thread dies with it.
 - `ResultCache`: a small LRU of serialised results (the dataset is frozen, so entries never go stale).
 """
 
@@ -12,8 +10,6 @@ import queue
 import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING
-
-from flask import Response, current_app
 
 from chainkg.sparql.errors import QueryTimeout
 
@@ -100,11 +96,3 @@ class ResultCache:
             self._data[key] = value
             while len(self._data) > self.entries:
                 self._data.popitem(last=False)
-
-
-def recycle_after(response: Response) -> Response:
-    """Retire this worker after the response is sent (call this for any QueryTimeout answer)."""
-    recycle = current_app.config.get("CHAINKG_RECYCLE") if current_app else None
-    if recycle:
-        response.call_on_close(recycle)
-    return response

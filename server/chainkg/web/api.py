@@ -28,9 +28,9 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request, url
 
 from chainkg.build.dataset import PREFIXES, FrozenDataset
 from chainkg.config import Config
-from chainkg.sparql.errors import QueryTimeout
-from chainkg.sparql.formats import csv_value, json_term, xml_term
-from chainkg.sparql.limits import with_timeout
+from chainkg.sparql.errors import EvaluationError, QueryError
+from chainkg.sparql.formats import csv_value, json_term, term_from_json, xml_term
+from chainkg.sparql.sandbox import InProcess, job
 from chainkg.sparql.saved import RESERVED_NAMES, ParameterError, SavedQuery, load_queries
 
 bp = Blueprint("api", __name__)
@@ -141,37 +141,55 @@ class ResultCache:
                 self._data.popitem(last=False)
 
 
-def run_page(ds: FrozenDataset, config: Config, q: SavedQuery, values: dict, limit: int, offset: int) -> Page:
-    """Run the query and collect rows offset..offset+limit, plus one to know if more follow,
-    under the same time limit as /sparql (the rows are produced while iterating, so the
-    collection runs inside the limit too)."""
+def run_page(ds: FrozenDataset, config: Config, q: SavedQuery, values: dict, limit: int, offset: int,
+             runner=None) -> Page:
+    """Run the query and collect rows offset..offset+limit, plus one to know if more follow, under
+    the same limits as /sparql (in an evaluator process under `chainkg serve`: no network, killed
+    past the time or memory limit; the rows are collected there, so the collection is bounded too)."""
     text, subs = q.prepare(values)
-
-    def evaluate() -> Page:
-        try:
-            result = ds.query(text, substitutions=subs)
-        except SyntaxError as e:  # a broken saved query is the server's fault
-            raise ApiError(500, f"saved query {q.name} does not parse: {e}") from None
-        if isinstance(result, bool):
-            return Page(form="ASK", boolean=result)
-        if hasattr(result, "variables"):
-            variables = [v.value for v in result.variables]
-            page = Page(form="SELECT", variables=variables)
-        else:
-            page = Page(form=q.form if q.form in ("CONSTRUCT", "DESCRIBE") else "CONSTRUCT")
-        for i, item in enumerate(result):
-            if i < offset:
-                continue
-            if len(page.rows) == limit:
-                page.has_more = True  # the one row more
-                break
-            page.rows.append(tuple(item[v] for v in variables) if page.form == "SELECT" else item)
-        return page
-
+    spec = {"name": q.name, "form": q.form, "text": text, "limit": limit, "offset": offset,
+            "substitutions": [[k.value, json_term(v)] for k, v in subs.items()]}
     try:
-        return with_timeout(evaluate, config.query_timeout_s)
-    except QueryTimeout as e:
-        raise ApiError(503, str(e)) from None
+        header, _ = (runner or InProcess(ds)).run("page", spec, timeout=config.query_timeout_s,
+                                                  max_memory=config.max_memory_bytes)
+    except QueryError as e:
+        raise ApiError(e.status, e.message) from None
+    page = Page(form=header["form"], variables=header["variables"], boolean=header["boolean"], has_more=header["has_more"])
+    if page.form == "SELECT":
+        page.rows = [tuple(None if t is None else term_from_json(t) for t in row) for row in header["rows"]]
+    elif page.form != "ASK":
+        page.rows = [ox.Triple(*(term_from_json(t) for t in row)) for row in header["rows"]]
+    return page
+
+
+@job("page")
+def evaluate_page(ds: FrozenDataset, spec: dict) -> tuple[dict, bytes]:
+    """One page of a saved query's result, as JSON terms (runs in an evaluator process)."""
+    subs = {ox.Variable(k): term_from_json(v) for k, v in spec["substitutions"]}
+    try:
+        result = ds.query(spec["text"], substitutions=subs)
+    except SyntaxError as e:  # a broken saved query is the server's fault
+        raise EvaluationError(f"saved query {spec['name']} does not parse: {e}") from None
+    out = {"form": "ASK", "variables": [], "boolean": None, "has_more": False, "rows": []}
+    if isinstance(result, bool) or isinstance(result, ox.QueryBoolean):
+        out["boolean"] = bool(result)
+        return out, b""
+    if hasattr(result, "variables"):
+        variables = [v.value for v in result.variables]
+        out.update(form="SELECT", variables=variables)
+    else:
+        out["form"] = spec["form"] if spec["form"] in ("CONSTRUCT", "DESCRIBE") else "CONSTRUCT"
+    for i, item in enumerate(result):
+        if i < spec["offset"]:
+            continue
+        if len(out["rows"]) == spec["limit"]:
+            out["has_more"] = True  # the one row more
+            break
+        if out["form"] == "SELECT":
+            out["rows"].append([None if item[v] is None else json_term(item[v]) for v in variables])
+        else:
+            out["rows"].append([json_term(item.subject), json_term(item.predicate), json_term(item.object)])
+    return out, b""
 
 
 # -- serialisers (SPARQL 1.1 Query Results JSON, XML, CSV, TSV) ---------------------
@@ -331,7 +349,7 @@ def get_page(q: SavedQuery, values: dict, limit: int, offset: int) -> Page:
     key = (ds.version, q.name, tuple(canonical(values)), limit, offset)
     page = cache.get(key)
     if page is None:
-        page = run_page(ds, app.config["CHAINKG"], q, values, limit, offset)
+        page = run_page(ds, app.config["CHAINKG"], q, values, limit, offset, runner=app.config.get("CHAINKG_RUNNER"))
         cache.put(key, page)
     return page
 

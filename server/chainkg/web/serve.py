@@ -1,23 +1,35 @@
-"""The production server: the Flask app under gunicorn (default, by measurement) or granian.
+"""The production server: the Flask app under gunicorn with gevent workers, queries in sandboxed evaluators.
 
-Never Flask's development server. The dataset is built (or loaded from the cache) once, in the
-gunicorn master, before the workers fork, so every worker shares it and a recycled worker is up in
-milliseconds. A query that overruns its time limit is answered 503 by its request thread; the
-worker then retires gracefully (SIGTERM to itself: it stops accepting, finishes its other
-requests and exits) and the master forks a fresh one, so the runaway evaluation thread dies with
-the old process while the other workers keep serving.
+Never Flask's development server. The process tree of `chainkg serve` (default, gunicorn):
 
-Measured on this project's graph (scripts/benchmark_sparql.py, wrk -c16, 2 CPUs): see README.
+    master     builds the dataset (or loads the verified cache) once, then forks:
+    |- zygote    enters an empty network namespace; forks one evaluator per connection
+    |  `- evaluators  run queries (no network, killed past the time or memory limit)
+    |- gateway   only with --allow-service: forwards SERVICE calls to the allowed endpoints
+    `- web workers (gevent)  HTTP, pages; each enters its own empty network namespace at fork
+
+- **No network from a query, by construction**: evaluators and web workers live in network
+  namespaces with no interface up; only the listening socket, inherited, stays reachable. A
+  SERVICE call, an IRI that a parser would fetch, anything: the connect fails. With
+  `--allow-service`, the zygote's namespace has a loopback on which only the gateway listens
+  (its socket, created there, is served by a process outside), and the engine rewrites each
+  allowed SERVICE IRI to the gateway's address for that endpoint: nothing else is reachable.
+- **Slow and many clients**: gevent workers hold a slow client in a greenlet, not a thread;
+  request heads must arrive within `keepalive` seconds, bodies within `Config.client_timeout_s`
+  (408), and a body over `Config.max_body_bytes` gets 413 whether or not it is chunked
+  (`BodyLimit`, before the app sees it).
+- **Bounded evaluation**: see `chainkg.sparql.sandbox`.
+
+Measured (scripts/storm.py, scripts/benchmark_sparql.py): see README.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
-import signal
 import sys
-import threading
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -32,10 +44,12 @@ class ServeOptions:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 2
-    threads: int = 8
+    threads: int = 8  # granian: blocking threads per worker; gunicorn: ignored (gevent), see connections
+    connections: int = 1000  # gunicorn: simultaneous clients per worker
     server: str = "gunicorn"
     data: tuple[str, ...] = field(default_factory=tuple)  # FILE or FILE=GRAPH-IRI; empty: build the project
     log_level: str = "info"
+    sandbox: bool = True  # False: evaluators may reach the network (an operator's explicit choice)
 
 
 def configure_logging(level: str = "info") -> None:
@@ -52,49 +66,182 @@ def load_dataset(config: Config, data: tuple[str, ...] = ()):
     return build(config, progress=lambda m: logging.getLogger("chainkg.build").info(m)).dataset
 
 
-def make_app(config: Config, data: tuple[str, ...] = ()):
+class BodyLimit:
+    """WSGI middleware: read the whole request body before the app runs, within the size limit
+    (413, chunked or not) and the time limit (408); the app then sees a plain, complete body."""
+
+    def __init__(self, app, max_body: int, timeout: float):
+        self.app, self.max_body, self.timeout = app, max_body, timeout
+
+    @staticmethod
+    def _reject(start_response, status: str, message: str):
+        body = (message + "\n").encode()
+        start_response(status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body))),
+                                ("Connection", "close")])
+        return [body]
+
+    def __call__(self, environ, start_response):
+        length = environ.get("CONTENT_LENGTH") or ""
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if not length and not chunked:
+            return self.app(environ, start_response)
+        if length:
+            if not length.isdigit():
+                return self._reject(start_response, "400 Bad Request", "Content-Length is not a number")
+            if int(length) > self.max_body:
+                return self._reject(start_response, "413 Request Entity Too Large",
+                                    f"the request body is larger than the limit of {self.max_body} bytes")
+        try:
+            data = self._read(environ["wsgi.input"], int(length) if length else None)
+        except _TooLarge:
+            return self._reject(start_response, "413 Request Entity Too Large",
+                                f"the request body is larger than the limit of {self.max_body} bytes")
+        except _TooSlow:
+            return self._reject(start_response, "408 Request Timeout",
+                                f"the request body did not arrive within {self.timeout:g} s")
+        environ["wsgi.input"] = io.BytesIO(data)
+        environ["CONTENT_LENGTH"] = str(len(data))
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        environ["wsgi.input_terminated"] = False
+        return self.app(environ, start_response)
+
+    def _read(self, stream, length: int | None) -> bytes:
+        timer = _deadline(self.timeout)
+        chunks, got = [], 0
+        try:
+            while length is None or got < length:
+                chunk = stream.read(min(65536, (length - got) if length is not None else 65536))
+                if not chunk:
+                    break
+                got += len(chunk)
+                if got > self.max_body:
+                    raise _TooLarge()
+                chunks.append(chunk)
+        except _TimeoutTypes() as e:
+            raise _TooSlow() from e
+        finally:
+            if timer is not None:
+                timer.close()
+        return b"".join(chunks)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _TooSlow(Exception):
+    pass
+
+
+def _gevent_active() -> bool:
+    if "gevent.monkey" not in sys.modules:
+        return False
+    return sys.modules["gevent.monkey"].is_module_patched("socket")
+
+
+def _deadline(seconds: float):
+    """A gevent.Timeout armed for `seconds` when running under gevent (else None: the server's own
+    socket timeout applies)."""
+    if not _gevent_active():
+        return None
+    import gevent
+
+    timer = gevent.Timeout(seconds)
+    timer.start()
+    return timer
+
+
+def _TimeoutTypes() -> tuple:
+    types: tuple = (TimeoutError,)
+    if _gevent_active():
+        import gevent
+
+        types += (gevent.Timeout,)
+    return types
+
+
+def make_app(config: Config, dataset, runner=None):
     from chainkg.web.app import create_app
 
-    app = create_app(config, load_dataset(config, data))
-    app.config["CHAINKG_RECYCLE"] = _retire_worker
+    app = create_app(config, dataset)
+    if runner is not None:
+        app.config["CHAINKG_RUNNER"] = runner
+    app.wsgi_app = BodyLimit(app.wsgi_app, config.max_body_bytes, config.client_timeout_s)
     return app
 
 
-def _retire_worker() -> None:
-    """Called after a timed-out response is sent: ask this worker process to exit gracefully."""
-    logging.getLogger("chainkg.serve").warning("a query overran its time limit; recycling worker %d", os.getpid())
-    os.kill(os.getpid(), signal.SIGTERM)
+def start_sandbox(config: Config, dataset, options: ServeOptions):
+    """Fork the zygote (and the gateway with --allow-service); returns (zygote, gateway, config):
+    the config's service allow-list is mapped to the gateway's addresses."""
+    from chainkg.sparql.sandbox import Zygote
+
+    zygote = Zygote(dataset, isolate=options.sandbox, memory_limit=config.max_memory_bytes,
+                    gateway=bool(config.service_allowlist))
+    how = zygote.start()
+    log = logging.getLogger("chainkg.serve")
+    log.info("query evaluation isolated from the network by: %s (pid %d)", how, zygote.pid)
+    if not options.sandbox:
+        log.warning("--no-sandbox: queries are evaluated in processes that CAN reach the network; only the "
+                    "query scanner stands between a SERVICE call and your internal hosts")
+    gateway = None
+    if config.service_allowlist and zygote.gateway_socket is not None:
+        from chainkg.sparql.gateway import Gateway
+
+        gateway = Gateway(zygote.gateway_socket, config.service_allowlist, timeout=config.query_timeout_s)
+        gateway.start()
+        zygote.gateway_socket.close()
+        log.info("SERVICE gateway for %d allowed endpoint(s) at %s (pid %d)", len(config.service_allowlist),
+                 zygote.gateway_address, gateway.pid)
+    return zygote, gateway
 
 
 def serve(config: Config, options: ServeOptions) -> None:
     configure_logging(options.log_level)
+    if config.public_url is None:
+        config = replace(config, public_url=f"http://{options.host}:{options.port}")
     if options.server == "granian":
         return _serve_granian(config, options)
     return _serve_gunicorn(config, options)
+
+
+def _isolate_web_worker(sandbox: bool) -> None:
+    if not sandbox:
+        return
+    from chainkg.sparql.sandbox import isolate_network
+
+    isolate_network()  # a web worker needs only its inherited listening socket
 
 
 # -- gunicorn -------------------------------------------------------------------------------------
 def _serve_gunicorn(config: Config, options: ServeOptions) -> None:
     from gunicorn.app.base import BaseApplication
 
-    app = make_app(config, options.data)
+    from chainkg.sparql.sandbox import Pool
+
+    dataset = load_dataset(config, options.data)
+    zygote, gateway = start_sandbox(config, dataset, options)
+    pool = Pool(zygote.path, max_idle=16, rewrite=zygote.service_rewrites(config.service_allowlist))
+    app = make_app(config, dataset, pool)
 
     class Application(BaseApplication):
         def load_config(self):
             settings = {
                 "bind": f"{options.host}:{options.port}",
                 "workers": options.workers,
-                "worker_class": "gthread",
-                "threads": options.threads,
+                "worker_class": "gevent",
+                "worker_connections": options.connections,
                 # the server's own hard limit stays above the query limit: the app answers 503 first
                 "timeout": int(config.query_timeout_s) + 30,
                 "graceful_timeout": int(config.query_timeout_s) + 5,
-                "keepalive": 5,
+                "keepalive": max(1, int(config.client_timeout_s // 2)),  # also the time a request head may take
                 "limit_request_line": 8190,
+                "limit_request_fields": 100,
+                "limit_request_field_size": 8190,
                 "loglevel": options.log_level,
                 "accesslog": None,  # chainkg.http logs one line per request
                 "proc_name": "chainkg",
                 "control_socket_disable": True,  # several servers may run side by side (tests, benchmark)
+                "post_fork": lambda server, worker: _isolate_web_worker(options.sandbox),
             }
             for key, value in settings.items():
                 self.cfg.set(key, value)
@@ -102,7 +249,12 @@ def _serve_gunicorn(config: Config, options: ServeOptions) -> None:
         def load(self):
             return app
 
-    Application().run()
+    try:
+        Application().run()
+    finally:
+        zygote.stop()
+        if gateway is not None:
+            gateway.stop()
 
 
 # -- granian --------------------------------------------------------------------------------------
@@ -110,32 +262,41 @@ ENV_OPTIONS = "CHAINKG_SERVE_OPTIONS"
 
 
 def granian_app():
-    """Factory for granian workers (each worker process loads the dataset from the build cache)."""
+    """Factory for granian workers (each worker process loads the dataset from the build cache and
+    sends queries to the zygote that `chainkg serve` started)."""
+    from chainkg.sparql.sandbox import Pool
+
     spec = json.loads(os.environ[ENV_OPTIONS])
     configure_logging(spec["log_level"])
     config = replace(Config(), **{k: (Path(v) if k in ("root", "build_dir", "sources_dir") and v else v)
                                   for k, v in spec["config"].items()})
     config = replace(config, service_allowlist=tuple(config.service_allowlist))
-    app = make_app(config, tuple(spec["data"]))
-
-    def retire():  # granian has no graceful self-exit: leave shortly after the 503 is flushed, and let
-        # granian respawn the worker (requests in flight on this worker at that moment are cut off)
-        logging.getLogger("chainkg.serve").warning("a query overran its time limit; recycling worker %d", os.getpid())
-        timer = threading.Timer(1.0, os._exit, (3,))
-        timer.daemon = True
-        timer.start()
-
-    app.config["CHAINKG_RECYCLE"] = retire
-    return app
+    pool = Pool(spec["zygote"], max_idle=16, rewrite={k: v for k, v in spec["rewrite"]})
+    return make_app(config, load_dataset(config, tuple(spec["data"])), pool)
 
 
 def _serve_granian(config: Config, options: ServeOptions) -> None:
     from granian.constants import Interfaces
     from granian.server import Server
 
-    load_dataset(config, options.data)  # build once, here; the workers load the cache
+    dataset = load_dataset(config, options.data)  # build once, here; the workers load the cache
+    zygote, gateway = start_sandbox(config, dataset, options)
     cfg = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
-    os.environ[ENV_OPTIONS] = json.dumps({"config": cfg, "data": list(options.data), "log_level": options.log_level})
-    Server("chainkg.web.serve:granian_app", address=options.host, port=options.port, interface=Interfaces.WSGI,
-           workers=options.workers, blocking_threads=options.threads, factory=True, respawn_failed_workers=True,
-           respawn_interval=0.1, log_level=options.log_level).serve()
+    os.environ[ENV_OPTIONS] = json.dumps({"config": cfg, "data": list(options.data), "log_level": options.log_level,
+                                          "zygote": zygote.path,
+                                          "rewrite": list(zygote.service_rewrites(config.service_allowlist).items())})
+    try:
+        Server("chainkg.web.serve:granian_app", address=options.host, port=options.port, interface=Interfaces.WSGI,
+               workers=options.workers, blocking_threads=options.threads, factory=True, respawn_failed_workers=True,
+               respawn_interval=0.1, log_level=options.log_level,
+               http1_settings=_granian_http1(config)).serve()
+    finally:
+        zygote.stop()
+        if gateway is not None:
+            gateway.stop()
+
+
+def _granian_http1(config: Config):
+    from granian.http import HTTP1Settings
+
+    return HTTP1Settings(header_read_timeout=int(config.client_timeout_s * 1000))

@@ -4,7 +4,7 @@ The steps a query passes through, one module each:
 
 - `sparql_guard`: `inspect_query` / `check_query` read the query before it runs (SERVICE, updates).
 - `sparql_formats`: the media type table, `negotiate`, `format_for`, `serialize_results`.
-- `sparql_limits`: `with_timeout`, `recycle_after` (retiring a worker after a timeout), `ResultCache`.
+- `sparql.limits`: `with_timeout` (in-process runs), `ResultCache`; `sparql.sandbox`: the evaluator processes.
 - `sparql_errors`: `QueryError` and its subclasses, each with its HTTP status.
 - here: `run_query`, `Endpoint` / `endpoint_of`, `service_description`, `error_response` and the view.
   The names of the other four that the rest of the app uses are importable from here too (`__all__`).
@@ -51,7 +51,7 @@ from chainkg.sparql.errors import (
 )
 from chainkg.sparql.formats import GRAPH_FORMATS, RESULT_FORMATS, Format, format_for, negotiate, serialize_results
 from chainkg.sparql.guard import QueryInfo, check_query, inspect_query
-from chainkg.sparql.limits import ResultCache, recycle_after, with_timeout
+from chainkg.sparql.limits import ResultCache, with_timeout
 
 __all__ = [
     # this module
@@ -62,7 +62,7 @@ __all__ = [
     "UnsupportedMediaType", "QueryTimeout", "EvaluationError",
     "Format", "RESULT_FORMATS", "GRAPH_FORMATS", "negotiate", "format_for", "serialize_results",
     "QueryInfo", "inspect_query", "check_query",
-    "with_timeout", "recycle_after", "ResultCache",
+    "with_timeout", "ResultCache",
 ]
 
 
@@ -82,7 +82,8 @@ from chainkg.sparql.engine import Endpoint, QueryResult, run_query  # noqa: E402
 def endpoint_of(app: Flask) -> Endpoint:
     ep = app.extensions.get("chainkg_sparql")
     if ep is None:
-        ep = app.extensions["chainkg_sparql"] = Endpoint(app.config["DATASET"], app.config["CHAINKG"])
+        ep = app.extensions["chainkg_sparql"] = Endpoint(app.config["DATASET"], app.config["CHAINKG"],
+                                                         runner=app.config.get("CHAINKG_RUNNER"))
     return ep
 
 
@@ -141,19 +142,16 @@ def service_description(ds: FrozenDataset, config: Config, endpoint_url: str, fm
 
 # -- the HTTP view --------------------------------------------------------------------------------
 def error_response(error: QueryError) -> Response:
-    """A QueryError as text/plain. After a QueryTimeout the response also retires this server
-    worker once sent (the app's CHAINKG_RECYCLE hook), so the runaway evaluation stops with it."""
+    """A QueryError as text/plain, with the CORS headers."""
     resp = Response(error.message.rstrip("\n") + "\n", status=error.status, content_type="text/plain; charset=utf-8")
     resp.headers.update(CORS_HEADERS)
     resp.headers["Vary"] = "Accept"
-    if isinstance(error, QueryTimeout):
-        recycle_after(resp)
     return resp
 
 
 def _protocol_args():
     """The protocol parameters of this request as a MultiDict, plus a query from a direct POST."""
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return request.args, None
     mimetype = request.mimetype
     charset = request.mimetype_params.get("charset", "utf-8").lower()
@@ -176,6 +174,14 @@ def _protocol_args():
         return request.args, request.get_data(cache=False).decode("utf-8")
     except UnicodeDecodeError:
         raise BadRequest("the request body is not valid UTF-8") from None
+
+
+def site_url() -> str:
+    """This server's public address: Config.public_url (`chainkg serve` sets it to the bound
+    address by default); the Host header is never reflected. Without one (an app made in tests),
+    the local URL of the request."""
+    public = current_app.config["CHAINKG"].public_url
+    return public.rstrip("/") if public else request.host_url.rstrip("/")
 
 
 def _truthy(name: str, value: str | None, default: bool) -> bool:
@@ -222,7 +228,7 @@ def sparql():
                         default_graphs=default_graphs if protocol_dataset else None,
                         named_graphs=named_graphs if protocol_dataset else None,
                         asserted_only=asserted_only, if_none_match=request.headers.get("If-None-Match"),
-                        base_iri=request.base_url.rstrip("/"))
+                        base_iri=site_url() + "/sparql")
     except QueryError as e:
         return error_response(e)
     if result.not_modified:
@@ -241,7 +247,7 @@ def sparql():
 
 def _description_response(ep: Endpoint, formats: Sequence[str]) -> Response:
     fmt = format_for("CONSTRUCT", request.headers.get("Accept"), formats)
-    url = request.base_url.rstrip("/")
+    url = site_url() + "/sparql"
     body = service_description(ep.ds, ep.config, url, fmt)
     etag = f'"{ep.ds.version}-sd-{hashlib.sha1((url + fmt.name).encode()).hexdigest()[:12]}"'
     if etag in (request.headers.get("If-None-Match") or ""):
