@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import re
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -92,25 +94,66 @@ def inputs_hash(config: Config) -> str:
     return h.hexdigest()[:16]
 
 
+class CheckFailed(LoadError):
+    """The files parse but hold what the build refuses: one `file:line: message` line per problem."""
+
+    def __init__(self, problems: list):
+        self.problems = problems
+        first = problems[0]
+        Exception.__init__(self, "\n".join(str(p) for p in problems))
+        self.file, self.line, self.message = Path(first.file), first.line, first.message
+
+
+class _Quiet(logging.Filter):
+    """rdflib logs ill-typed literals with a traceback and odd IRIs as warnings while parsing;
+    the checks report them as one line each, with file and line, instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
+
+
 def _parse(path: Path, fmt: str):
     from rdflib import Dataset
     from rdflib.plugins.parsers.notation3 import BadSyntax
 
     ds = Dataset()
+    quiet, term_log = _Quiet(), logging.getLogger("rdflib.term")
+    term_log.addFilter(quiet)
     try:
         ds.parse(path, format=fmt)
     except BadSyntax as e:
         raise LoadError(path, f"syntax error: {e._why}", line=e.lines + 1) from None
-    except Exception as e:  # other parser errors (bad IRIs, bad literals)
-        raise LoadError(path, f"cannot parse: {e}") from None
+    except Exception as e:  # other parser errors (bad IRIs, bad literals): one line
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise LoadError(path, f"cannot parse: {first}", line=_error_line(e)) from None
+    finally:
+        term_log.removeFilter(quiet)
     return ds
 
 
-def load(config: Config) -> Inputs:
+def _error_line(e: Exception) -> int | None:
+    m = re.search(r"line[: ]+(\d+)", str(e))
+    return int(m.group(1)) if m else None
+
+
+def _quads(ds):
+    for g in ds.graphs():
+        for s, p, o in g:
+            yield s, p, o, g.identifier
+
+
+def load(config: Config, *, strict: bool = True) -> Inputs:
+    """Read every input file into named graphs. With `strict` (always, except to inspect broken
+    data) the checks of chainkg.build.check run on every file; their problems stop the load
+    together, as CheckFailed (one line each)."""
     from rdflib import Graph, URIRef
     from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 
+    from chainkg.build.check import Checker, Vocabulary
+
     inputs = Inputs()
+    checker = Checker()
+    parsed_ontology = []
 
     def add(graph_name: str, triples, origin: Path) -> None:
         key = URIRef(graph_name)
@@ -124,9 +167,18 @@ def load(config: Config) -> Inputs:
     for path in sorted(config.ontology_dir.glob("*.ttl")):
         ds = _parse(path, "turtle")
         add(ONTOLOGY_GRAPH, ds.default_graph, path)
+        parsed_ontology.append((path, ds))
+    vocab = Vocabulary(inputs.graphs.get(URIRef(ONTOLOGY_GRAPH), Graph())) if strict else None
+    checker.vocab = vocab
+    if strict:
+        for path, ds in parsed_ontology:
+            checker.check_terms(path, _quads(ds), vocab=vocab)
 
     for path in sorted(config.triples_dir.glob("*.ttl")):
         ds = _parse(path, "turtle")
+        if strict:
+            checker.check_terms(path, _quads(ds), vocab=vocab)
+            checker.check_role(path, "catalogue", ds.default_graph)
         add(PROVENANCE_GRAPH, ds.default_graph, path)
 
     rdf_type, claim_cls = URIRef(RDF_TYPE), URIRef(CK + "Claim")
@@ -134,6 +186,11 @@ def load(config: Config) -> Inputs:
         ds = _parse(path, "trig")
         default = ds.graph(DATASET_DEFAULT_GRAPH_ID)
         named = {g.identifier: g for g in ds.graphs() if g.identifier != DATASET_DEFAULT_GRAPH_ID}
+        if strict:
+            checker.check_terms(path, _quads(ds), vocab=vocab)
+            checker.check_role(path, "claim-description", default)
+            if URIRef(BACKGROUND_GRAPH) in named:
+                checker.check_role(path, "background", named[URIRef(BACKGROUND_GRAPH)], graph=BACKGROUND_GRAPH)
         for name, g in named.items():
             if not len(g):
                 continue
@@ -153,4 +210,6 @@ def load(config: Config) -> Inputs:
                     "(put facts inside a claim graph; the default graph only describes claims)",
                 )
         add(PROVENANCE_GRAPH, default, path)
+    if checker.problems:
+        raise CheckFailed(checker.problems)
     return inputs

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from chainkg.build.load import Inputs
 from chainkg.config import Config
@@ -27,23 +28,29 @@ class Finding:
     graphs: list = field(default_factory=list)
     files: list = field(default_factory=list)
     source_shape: object = None  # the rdflib node of the (node or property) shape
+    line: int | None = None  # in files[0]: where the focus node's claim states it
 
     def message(self, lang: str = "en") -> str:
         return self.messages.get(lang) or next(iter(self.messages.values()), "")
 
+    def where(self) -> str:
+        if not self.files:
+            return ""
+        return f"{self.files[0]}:{self.line}: " if self.line else f"{self.files[0]}: "
+
     def format(self, lang: str = "en") -> str:
-        lines = [f"{self.severity}: {self.message(lang)}", f"  focus node: {self.focus}"]
-        if self.path:
-            lines.append(f"  path: {self.path}")
+        """One line: file:line: severity: message [focus, path, value, claim graph(s)]."""
+        details = [f"focus {self.focus}"]
+        if self.path and self.path.startswith("<"):
+            details.append(f"path {self.path}")
         if self.value:
-            lines.append(f"  value: {self.value}")
+            details.append(f"value {self.value}")
+        if self.graphs:
+            more = f" and {len(self.graphs) - 1} more" if len(self.graphs) > 1 else ""
+            details.append(f"in graph {self.graphs[0]}{more}")
         if self.shape:
-            lines.append(f"  shape: {self.shape}")
-        for g in self.graphs:
-            lines.append(f"  in graph: {g}")
-        for f in self.files:
-            lines.append(f"  file: {f}")
-        return "\n".join(lines)
+            details.append(f"shape {self.shape}")
+        return f"{self.where()}{self.severity}: {self.message(lang)} [{'; '.join(details)}]"
 
 
 @dataclass
@@ -68,36 +75,52 @@ class Report:
             return "Conforms: no violations, no warnings."
         parts = [f.format(lang) for f in self.violations + self.warnings]
         parts.append(f"{len(self.violations)} violation(s), {len(self.warnings)} warning(s).")
-        return "\n\n".join(parts)
+        return "\n".join(parts)
 
 
-def load_shapes(config: Config):
+def load_shapes(config: Config, vocab=None):
+    """Every shapes/*.ttl as one graph. Each file is checked like the data (valid IRIs and literals;
+    with the ontology's `vocab`, every ck: term a shape names exists): problems stop it as one
+    CheckFailed, a syntax error as a LoadError, each `file:line: message`."""
     from rdflib import Graph
 
-    from chainkg.build.load import LoadError, _parse
+    from chainkg.build.check import Checker
+    from chainkg.build.load import CheckFailed, _parse, _quads
 
     shapes = Graph()
+    checker = Checker()
     for path in sorted(config.shapes_dir.glob("*.ttl")):
-        try:
-            for t in _parse(path, "turtle").default_graph:
-                shapes.add(t)
-        except LoadError:
-            raise
+        ds = _parse(path, "turtle")
+        checker.check_terms(path, _quads(ds), vocab=vocab)
+        for t in ds.default_graph:
+            shapes.add(t)
+    if checker.problems:
+        raise CheckFailed(checker.problems)
     return shapes
 
 
 def validate_graph(data, shapes):
     """Run pySHACL on one rdflib Graph; return the results graph."""
+    import logging
+
     from pyshacl import validate as shacl_validate
 
-    _conforms, results, _text = shacl_validate(
-        data,
-        shacl_graph=shapes,
-        inference="none",
-        advanced=True,
-        allow_warnings=True,
-        abort_on_first=False,
-    )
+    from chainkg.build.load import _Quiet
+
+    # pySHACL logs a shape it cannot use before raising; the build reports the exception, once
+    quiet, shacl_log = _Quiet(), logging.getLogger("pyshacl-validate")
+    shacl_log.addFilter(quiet)
+    try:
+        _conforms, results, _text = shacl_validate(
+            data,
+            shacl_graph=shapes,
+            inference="none",
+            advanced=True,
+            allow_warnings=True,
+            abort_on_first=False,
+        )
+    finally:
+        shacl_log.removeFilter(quiet)
     return results
 
 
@@ -107,6 +130,7 @@ def findings_from(results, inputs: Inputs | None = None) -> list:
 
     sh = lambda t: URIRef(SH + t)  # noqa: E731
     findings = []
+    sources: dict = {}
     for r in results.subjects(RDF.type, sh("ValidationResult")):
         focus = results.value(r, sh("focusNode"))
         sev = results.value(r, sh("resultSeverity"))
@@ -119,7 +143,9 @@ def findings_from(results, inputs: Inputs | None = None) -> list:
             lang = getattr(m, "language", None) or ("zh" if _CJK.search(str(m)) else "en")
             messages.setdefault(lang, str(m))
         graphs = inputs.graphs_with_subject(focus) if inputs else []
-        files = sorted({str(p) for g in graphs for p in inputs.origin.get(URIRef(g), [])}) if inputs else []
+        files = [str(p) for g in graphs for p in inputs.origin.get(URIRef(g), [])] if inputs else []
+        files = list(dict.fromkeys(files))
+        line = _line(sources, files[0], graphs[0], focus, path, value) if files else None
         findings.append(
             Finding(
                 severity=str(sev).rsplit("#", 1)[-1],
@@ -131,13 +157,38 @@ def findings_from(results, inputs: Inputs | None = None) -> list:
                 graphs=graphs,
                 files=files,
                 source_shape=shape,
+                line=line,
             )
         )
     findings.sort(key=lambda f: (f.severity != "Violation", f.focus, f.path or ""))
     return findings
 
 
+def _line(sources: dict, file: str, graph: str, focus, path, value) -> int | None:
+    """The line where `graph` (a claim) states `focus` `path` `value`, as near as the text tells."""
+    from rdflib import URIRef
+
+    from chainkg.build.check import SourceText
+
+    if file not in sources:
+        sources[file] = SourceText(Path(file))
+    return sources[file].line_of(URIRef(graph), focus, path if isinstance(path, URIRef) else None, value)
+
+
 def validate(inputs: Inputs, config: Config, shapes=None) -> Report:
-    shapes = shapes if shapes is not None else load_shapes(config)
-    results = validate_graph(inputs.union(include_ontology=True), shapes)
+    if shapes is None:
+        from rdflib import URIRef
+
+        from chainkg.build.check import Vocabulary
+        from chainkg.build.load import ONTOLOGY_GRAPH
+
+        ontology = inputs.graphs.get(URIRef(ONTOLOGY_GRAPH))
+        shapes = load_shapes(config, vocab=Vocabulary(ontology) if ontology is not None else None)
+    try:
+        results = validate_graph(inputs.union(include_ontology=True), shapes)
+    except Exception as e:  # pySHACL refusing a shape: one line, no traceback
+        from chainkg.build.load import LoadError
+
+        first = (str(e).strip().splitlines() or [""])[0]
+        raise LoadError(config.shapes_dir, f"the shapes cannot be used: {type(e).__name__}: {first}") from None
     return Report(findings=findings_from(results, inputs), results_graph=results)
