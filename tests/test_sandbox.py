@@ -253,3 +253,20 @@ def test_no_sandbox_is_refused_without_the_flag_where_namespaces_fail():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30).stdout
     assert out.startswith("REFUSED") and "--no-sandbox" in out
     assert issubclass(SandboxError, RuntimeError)
+
+
+def test_result_caches_are_bounded_by_bytes_whatever_the_clients_ask():
+    """4,000 distinct results (as many distinct queries or Host values would make) never hold more
+    than the cache's byte budget; a single oversized result is served but not kept."""
+    from types import SimpleNamespace
+
+    from chainkg.sparql.limits import ResultCache
+
+    cache = ResultCache(entries=10_000, max_bytes=1 << 20, max_entry=100_000)
+    for i in range(4000):
+        cache.put(("q", i), SimpleNamespace(body=b"x" * 5000))
+        assert cache.nbytes <= 1 << 20
+    assert 150 <= len(cache) <= 210  # about 1 MiB / 5 kB: the newest entries are the ones kept
+    assert cache.get(("q", 3999)) is not None and cache.get(("q", 0)) is None
+    cache.put("big", SimpleNamespace(body=b"x" * 200_000))
+    assert cache.get("big") is None

@@ -1,7 +1,7 @@
 """The limits on running a query: a time limit, retiring a worker after a runaway, a result cache.
 
 - `with_timeout(fn, seconds)`: run fn in an evaluator thread; `QueryTimeout` at the deadline.
-- `ResultCache`: a small LRU of serialised results (the dataset is frozen, so entries never go stale).
+- `ResultCache`: an LRU of results bounded by entries and bytes (the dataset is frozen: never stale).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from chainkg.sparql.errors import QueryTimeout
 
 if TYPE_CHECKING:
-    from chainkg.sparql.engine import QueryResult
+    pass
 
 
 class _Evaluator:
@@ -75,24 +75,40 @@ def with_timeout(fn, timeout: float | None):
 
 
 class ResultCache:
-    """A small LRU of serialised results (the dataset is immutable, so entries never go stale)."""
+    """An LRU of results bounded by entries and by bytes (the dataset is immutable, so entries never
+    go stale). `size(value)` estimates a value's bytes (default: the length of its `.body`); a value
+    larger than `max_entry` is not kept. Memory is bounded whatever the clients ask."""
 
-    def __init__(self, entries: int = 1024, max_body: int = 512_000):
-        self.entries, self.max_body = entries, max_body
+    def __init__(self, entries: int = 1024, max_bytes: int = 32 << 20, max_entry: int = 512_000, size=None):
+        self.entries, self.max_bytes, self.max_entry = entries, max_bytes, max_entry
+        self.size = size or (lambda value: len(value.body) + 200)
         self._data: OrderedDict = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    @property
+    def nbytes(self) -> int:
+        return self._bytes
 
     def get(self, key):
         with self._lock:
-            value = self._data.get(key)
-            if value is not None:
-                self._data.move_to_end(key)
-            return value
+            item = self._data.get(key)
+            if item is None:
+                return None
+            self._data.move_to_end(key)
+            return item[0]
 
-    def put(self, key, value: QueryResult) -> None:
-        if len(value.body) > self.max_body:
+    def put(self, key, value) -> None:
+        n = self.size(value)
+        if n > self.max_entry:
             return
         with self._lock:
-            self._data[key] = value
-            while len(self._data) > self.entries:
-                self._data.popitem(last=False)
+            if key in self._data:
+                self._bytes -= self._data.pop(key)[1]
+            self._data[key] = (value, n)
+            self._bytes += n
+            while len(self._data) > self.entries or self._bytes > self.max_bytes:
+                self._bytes -= self._data.popitem(last=False)[1][1]

@@ -17,8 +17,6 @@ import csv
 import hashlib
 import io
 import json
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 from xml.sax.saxutils import quoteattr
@@ -30,8 +28,10 @@ from chainkg.build.dataset import PREFIXES, FrozenDataset
 from chainkg.config import Config
 from chainkg.sparql.errors import EvaluationError, QueryError
 from chainkg.sparql.formats import csv_value, json_term, term_from_json, xml_term
+from chainkg.sparql.limits import ResultCache
 from chainkg.sparql.sandbox import InProcess, job
 from chainkg.sparql.saved import RESERVED_NAMES, ParameterError, SavedQuery, load_queries
+from chainkg.web.pages import approx_size
 
 bp = Blueprint("api", __name__)
 
@@ -87,7 +87,7 @@ def _load(state) -> None:
     """Read queries/ once, when the blueprint is registered: a bad header stops the app's start."""
     config: Config = state.app.config["CHAINKG"]
     state.app.extensions["chainkg.queries"] = load_queries(config.queries_dir)
-    state.app.extensions["chainkg.result_cache"] = ResultCache()
+    state.app.extensions["chainkg.result_cache"] = _page_cache()
 
 
 def saved_queries(app: Flask | None = None) -> dict[str, SavedQuery]:
@@ -118,27 +118,10 @@ class Page:
     has_more: bool = False
 
 
-class ResultCache:
-    """A small LRU of pages, keyed by dataset version and request (the dataset never changes)."""
-
-    def __init__(self, size: int = 256):
-        self.size = size
-        self._data: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key]
-        return None
-
-    def put(self, key, value) -> None:
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
+def _page_cache() -> ResultCache:
+    """Pages of terms, bounded by entries and (estimated) bytes."""
+    return ResultCache(entries=256, max_bytes=32 << 20, max_entry=4 << 20,
+                       size=lambda page: approx_size(page.rows) + approx_size(page.variables) + 200)
 
 
 def run_page(ds: FrozenDataset, config: Config, q: SavedQuery, values: dict, limit: int, offset: int,
@@ -345,7 +328,7 @@ def get_page(q: SavedQuery, values: dict, limit: int, offset: int) -> Page:
     """A page of results, from the per-version cache when the same request was seen."""
     app = current_app
     ds: FrozenDataset = app.config["DATASET"]
-    cache: ResultCache = app.extensions.setdefault("chainkg.result_cache", ResultCache())
+    cache: ResultCache = app.extensions.setdefault("chainkg.result_cache", _page_cache())
     key = (ds.version, q.name, tuple(canonical(values)), limit, offset)
     page = cache.get(key)
     if page is None:
