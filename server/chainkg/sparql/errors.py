@@ -1,6 +1,6 @@
 """The errors of the SPARQL endpoint: each one a refusal or failure with the HTTP status to answer it with.
 
-Raised by every step (`sparql_guard`, `sparql_formats`, `sparql_limits`, `sparql`); the view turns
+Raised by every step (`guard`, `formats`, `limits`, `engine`); the view turns
 them into plain-text responses (`sparql.error_response`).
 """
 
@@ -27,6 +27,16 @@ class QuerySyntaxError(QueryError):
 
 class QueryRefused(QueryError):
     """A construct this endpoint does not run (SERVICE outside the allow-list, ambiguous text)."""
+
+
+class QueryTooLarge(QueryError):
+    """A query text longer than `Config.max_query_bytes` (UTF-8): refused before anything reads it."""
+
+    status = 413
+
+
+class QueryTooDeep(QueryError):
+    """Brackets nested deeper than `Config.max_query_depth`: refused before the engine parses them."""
 
 
 class UpdateRefused(QueryError):

@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from chainkg.sparql.errors import QueryError, QueryRefused, QuerySyntaxError, UpdateRefused
+from chainkg.sparql.errors import QueryRefused, QuerySyntaxError, QueryTooDeep, QueryTooLarge, UpdateRefused
 
 # -- Oxigraph's lexical rules (spargebra parser.rs) -------------------------------------------------
 _PN_BASE = ("A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c-\u200d"
@@ -76,16 +76,6 @@ _BAD_ESCAPE = re.compile(r"\\[uU](?![0-9A-Fa-f]{4})|\\U(?![0-9A-Fa-f]{8})")
 UPDATE_KEYWORDS = frozenset({"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH"})
 FORMS = frozenset({"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"})
 UNREADABLE = "(unreadable target)"
-
-
-class QueryTooLarge(QueryError):
-    """A query text longer than `Config.max_query_bytes` (UTF-8): refused before anything reads it."""
-
-    status = 413
-
-
-class QueryTooDeep(QueryError):
-    """Brackets nested deeper than `Config.max_query_depth`: refused before the engine parses them."""
 
 
 @dataclass

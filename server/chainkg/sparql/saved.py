@@ -1,14 +1,17 @@
 """Saved queries: `queries/*.rq`, plain SPARQL under a `#+ key: value` (YAML) header, as grlc.
 
-Parameters are never pasted into the query text. A value is parsed against its declared type
-into an RDF term and bound to the variable of the same name through Oxigraph's
-`substitutions` (SEP-0007), so `x" } ; DROP ALL ; #` is just an odd string literal.
+A value is parsed against its declared type into an RDF term, and only the term, written by
+Oxigraph in its N-Triples form (`str(term)`: an IRI Oxigraph has validated, or a quoted literal
+with every quote, backslash and line break escaped), ever reaches the query: a value is one
+token, so `x" } ; DROP ALL ; #` is just an odd string literal.
 
-A `list` parameter (`items:` names the type of each value) stands for a set of values. The
-query marks where it applies with `VALUES ?name { UNDEF }` (which, as written, leaves the
-variable free, so the file stays runnable); `SavedQuery.prepare` replaces exactly that
-placeholder with the values, each parsed into an RDF term first and written in its canonical
-N-Triples form by Oxigraph, never as the raw text it came from.
+Where the terms go is decided on the saved query's own text, before any value is written:
+scalar parameters as one `VALUES (?a ?b) { (...) }` block placed first in the WHERE group (Oxigraph's
+`substitutions` would need each variable projected), and each `list` parameter (`items:` names
+the type of each value) in place of its placeholder `VALUES ?name { UNDEF }` (which, as written,
+leaves the variable free, so the file stays runnable). `SavedQuery.bind` plans every insertion
+on the original offsets and applies them from the end, so no value, whatever the number and
+types of the parameters, can move or create the place where another one goes.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ RESERVED_NAMES = ("limit", "offset", "format")
 MAX_LIST_ITEMS = 100
 _IRI_FORBIDDEN = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_DECIMAL = re.compile(r"[+-]?(\d{1,30}(\.\d{0,30})?|\.\d{1,30})")
+_DECIMAL = re.compile(r"[+-]?([0-9]{1,30}(\.[0-9]{0,30})?|\.[0-9]{1,30})")  # ASCII digits only: "١٢" is not a number here
 
 
 _TOKEN = re.compile(
@@ -60,15 +63,39 @@ def _where_brace(sparql: str) -> int:
     raise ValueError("the query has no WHERE group to bind parameters in")
 
 
+def _values_row(substitutions: dict) -> str:
+    names = " ".join(f"?{v.value}" for v in substitutions)
+    terms = " ".join(_term_text(t) for t in substitutions.values())
+    return f" VALUES ({names}) {{ ({terms}) }} "
+
+
+def _term_text(term) -> str:
+    """An RDF term as one token of query text: Oxigraph's N-Triples form of a NamedNode or Literal."""
+    if not isinstance(term, ox.NamedNode | ox.Literal):
+        raise TypeError(f"only IRIs and literals can be bound, not {type(term).__name__}")
+    return str(term)
+
+
+def _apply(text: str, plan: list[tuple[int, int, str]]) -> str:
+    """Replace text[start:end] by each replacement, all offsets taken on the original text,
+    applied from the end so that no insertion moves another one's place."""
+    last = len(text) + 1
+    for start, end, replacement in sorted(plan, reverse=True):
+        if end > last:
+            raise ValueError("overlapping insertions in a saved query")
+        text = text[:start] + replacement + text[end:]
+        last = start
+    return text
+
+
 def inject_values(sparql: str, substitutions: dict) -> str:
     """Bind variables by a VALUES block built from RDF terms (their N-Triples form, escaped by
-    Oxigraph), placed first in the WHERE group. The text of a value never becomes syntax."""
+    Oxigraph), placed first in the WHERE group; the place is found in `sparql` as given, before
+    anything is inserted. The text of a value never becomes syntax."""
     if not substitutions:
         return sparql
-    names = " ".join(f"?{v.value}" for v in substitutions)
-    terms = " ".join(str(t) for t in substitutions.values())
     at = _where_brace(sparql)
-    return f"{sparql[:at]} VALUES ({names}) {{ ({terms}) }} {sparql[at:]}"
+    return _apply(sparql, [(at, at, _values_row(substitutions))])
 
 
 class QueryFileError(Exception):
@@ -125,7 +152,7 @@ class Parameter:
             except ValueError as e:
                 raise ParameterError(self.name, f"not a valid IRI: {s!r} ({e})") from None
         if self.type == "integer":
-            if not re.fullmatch(r"[+-]?\d{1,18}", s.strip()):
+            if not re.fullmatch(r"[+-]?[0-9]{1,18}", s.strip()):
                 raise ParameterError(self.name, f"not an integer: {s!r}")
             return ox.Literal(str(int(s)), datatype=ox.NamedNode(XSD + "integer"))
         if self.type == "decimal":
@@ -139,14 +166,14 @@ class Parameter:
             return ox.Literal(format(d, "f"), datatype=ox.NamedNode(XSD + "decimal"))
         if self.type == "date":
             try:
-                if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", s.strip()):
+                if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", s.strip()):
                     raise ValueError(s)
                 _dt.date.fromisoformat(s.strip())
             except ValueError:
                 raise ParameterError(self.name, f"not a date (YYYY-MM-DD): {s!r}") from None
             return ox.Literal(s.strip(), datatype=ox.NamedNode(XSD + "date"))
         if self.type == "year":
-            if not re.fullmatch(r"\d{4}", s.strip()):
+            if not re.fullmatch(r"[0-9]{4}", s.strip()):
                 raise ParameterError(self.name, f"not a year (YYYY): {s!r}")
             return ox.Literal(s.strip(), datatype=ox.NamedNode(XSD + "gYear"))
         if self.type == "enum":
@@ -214,13 +241,14 @@ class SavedQuery:
             subs[ox.Variable(p.name)] = p.to_term(raw)
         return subs
 
-    def prepare(self, values: dict) -> tuple[str, dict]:
-        """(query text, substitutions) for the given raw values: scalar parameters become
-        substitutions; each list parameter's `VALUES ?name { UNDEF }` placeholder gets the
-        values' canonical N-Triples forms (an empty list leaves the placeholder: no constraint)."""
+    def bind(self, values: dict) -> str:
+        """The query text with every parameter bound (defaults filled in): the places are found
+        in the saved text first (the WHERE group's brace, each list's placeholder), then each
+        value is written there as RDF terms only. An empty list leaves its placeholder (no
+        constraint)."""
         scalar = {k: v for k, v in values.items() if not (self.param(k) and self.param(k).type == "list")}
         subs = self.bindings(scalar)
-        text = self.sparql
+        plan: list[tuple[int, int, str]] = []
         for p in self.params:
             if p.type != "list":
                 continue
@@ -234,9 +262,19 @@ class SavedQuery:
             terms = p.to_terms(raw)
             if not terms:
                 continue
-            block = "VALUES ?" + p.name + " { " + " ".join(str(t) for t in terms) + " }"
-            text = _values_placeholder(p.name).sub(lambda _m, b=block: b, text, count=1)
-        return text, subs
+            m = _values_placeholder(p.name).search(self.sparql)
+            if m is None:  # parse_query_file checks this; a SavedQuery built by hand may not
+                raise ParameterError(p.name, f"the query has no `VALUES ?{p.name} {{ UNDEF }}` to bind it in")
+            plan.append((m.start(), m.end(), "VALUES ?" + p.name + " { " + " ".join(_term_text(t) for t in terms) + " }"))
+        if subs:
+            at = _where_brace(self.sparql)
+            plan.append((at, at, _values_row(subs)))
+        return _apply(self.sparql, plan)
+
+    def prepare(self, values: dict) -> tuple[str, dict]:
+        """(query text, substitutions) for the given raw values: the text has every parameter
+        bound already (`bind`), so the substitutions are empty; kept for callers that pass both on."""
+        return self.bind(values), {}
 
     def as_dict(self) -> dict:
         return {
@@ -307,6 +345,13 @@ def parse_query_file(path: Path) -> SavedQuery:
     for p in params:
         if p.type == "list" and len(_values_placeholder(p.name).findall(body)) != 1:
             raise QueryFileError(f"{path}: list parameter {p.name} needs exactly one `VALUES ?{p.name} {{ UNDEF }}` in the query")
+    from chainkg.sparql.errors import QueryError
+    from chainkg.sparql.guard import check_query, inspect_query
+
+    try:  # a saved query is configuration: it may not call other services (values cannot add one: see bind)
+        check_query(inspect_query(body))
+    except QueryError as e:
+        raise QueryFileError(f"{path}: {e.message}") from None
     m = re.search(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.sub(r"#[^\n]*", "", body), re.IGNORECASE)
     tags = meta.get("tags") or []
     return SavedQuery(
