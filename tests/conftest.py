@@ -17,6 +17,14 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+def missing_input(message: str) -> None:
+    """An input the tests need (../shared/sources, the W3C manifests) is absent: a skip with its
+    message on a user's machine, a failure in CI (env `CI` set), where every input must be present."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{message} [CI is set: a missing input is a failure, not a skip]", pytrace=False)
+    pytest.skip(message, allow_module_level=True)
+
+
 @pytest.fixture(scope="session")
 def config(tmp_path_factory) -> Config:
     """The repository's own inputs; the build cache goes to a per-session temp folder

@@ -18,12 +18,13 @@ import requests
 from rdflib import RDF, Namespace
 from rdflib.collection import Collection
 
+from conftest import missing_input
 from live_server import start_server
 
 ROOT = Path(__file__).resolve().parents[1]
 W3C = Path(os.environ.get("CHAINKG_W3C") or ROOT.parent / "shared" / "w3c")
 if not (W3C / "protocol" / "manifest.ttl").exists():
-    pytest.skip(f"W3C SPARQL test manifests not found in {W3C} (set CHAINKG_W3C)", allow_module_level=True)
+    missing_input(f"W3C SPARQL test manifests not found in {W3C} (set CHAINKG_W3C)")
 
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 HT = Namespace("http://www.w3.org/2011/http#")
