@@ -16,7 +16,8 @@ Scores (0-100) of one label:
    <=90  otherwise 100 x difflib's ratio of the cores, minus 5 (a containment counts as a ratio
          of at least 0.5 + 0.4 x the shorter's share)
 A candidate's score is its best label's. `match` is true only for a candidate at 90 or more whose
-nearest rival is at least MARGIN below it, that meets every property constraint.
+nearest rival is at least MARGIN below it, that meets every property constraint (and, with
+type_strict "should", the type).
 """
 
 from __future__ import annotations
@@ -421,6 +422,7 @@ class ReconcileIndex:
                 typed = any(e.types & self.subclasses[t] for t in types)
                 features["type"] = typed
                 score = score if typed else score - 10
+                ok = ok and typed  # another type may rank, never match
             if not text and not ok:
                 continue
             out.append((round(max(score, 0.0), 1), ok, e, features))
