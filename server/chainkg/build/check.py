@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from rdflib import BNode, Literal, URIRef
+
 from chainkg.config import BASE_IRI
 
 CK = BASE_IRI + "ontology#"
@@ -33,6 +35,7 @@ SKOS = "http://www.w3.org/2004/02/skos/core#"
 PROV = "http://www.w3.org/ns/prov#"
 DCTERMS = "http://purl.org/dc/terms/"
 RDF_TYPE = RDF + "type"
+_TYPE = URIRef(RDF_TYPE)
 MAX_PROBLEMS = 50
 
 CLASS_TYPES = {OWL + "Class", RDFS + "Class"}
@@ -104,22 +107,29 @@ class SourceText:
 
     def __init__(self, path: Path):
         self.path = path
-        try:
-            self.text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            self.text = ""
-        self.lines = [_strip_comment(line) for line in self.text.splitlines()]
-        self.prefixes = {(m.group(1) or ""): m.group(2) for m in _PREFIX_DECL.finditer(self.text)}
+        self._lines: list[str] | None = None
+        self.prefixes: dict[str, str] = {}
+
+    @property
+    def lines(self) -> list[str]:
+        """Read on first use: only a file with a problem is read twice."""
+        if self._lines is None:
+            try:
+                text = self.path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                text = ""
+            self._lines = [_strip_comment(line) for line in text.splitlines()]
+            self.prefixes = {(m.group(1) or ""): m.group(2) for m in _PREFIX_DECL.finditer(text)}
+        return self._lines
 
     def forms(self, term) -> list[re.Pattern]:
         """Regexes that match how `term` (an rdflib term) may be written in this file."""
-        from rdflib import Literal
-
         if isinstance(term, Literal):
             lex = re.escape(str(term))
             return [re.compile(rf"[\"']{lex}[\"']\^\^"), re.compile(rf"[\"']{lex}[\"']"), re.compile(lex)]
         iri = str(term)
         out = [re.compile("<" + re.escape(iri) + ">")]
+        _ = self.lines  # reads the prefixes too
         for prefix, ns in self.prefixes.items():
             if ns and iri.startswith(ns):
                 out.append(re.compile(rf"(?<![\w:-]){re.escape(prefix)}:{re.escape(iri[len(ns):])}(?![\w-])"))
@@ -129,8 +139,6 @@ class SourceText:
 
     def line_of(self, *terms, start: int = 0) -> int | None:
         """1-based line of the first term from `start`, then of each next term from there on."""
-        from rdflib import BNode
-
         found = None
         for term in terms:
             if term is None or isinstance(term, BNode):
@@ -143,8 +151,6 @@ class SourceText:
 
     def line_of_statement(self, s, p, o) -> int | None:
         """The line of `p o` written together after the subject's line (a term alone as a fallback)."""
-        from rdflib import BNode
-
         start = (self.line_of(s) or 1) - 1 if not isinstance(s, BNode) else 0
         if o is not None and not isinstance(o, BNode):
             pairs = [re.compile(a.pattern + r"\s+" + b.pattern) for a in self.forms(p) for b in self.forms(o)]
@@ -200,8 +206,6 @@ class Vocabulary:
     """The `ck:` terms the ontology defines: classes, properties, and everything else (individuals)."""
 
     def __init__(self, ontology_graph):
-        from rdflib import URIRef
-
         self.defined: set[str] = set()
         self.classes: set[str] = set()
         self.properties: set[str] = set()
@@ -256,8 +260,6 @@ def role_problem(role: str, s, p, o, vocab: Vocabulary, graph: str | None = None
 
     roles: "catalogue" (triples/*.ttl), "claim-description" (a TriG default graph),
     "background" (graph/background)."""
-    from rdflib import Literal, URIRef
-
     p_, o_ = str(p), str(o)
     if role == "catalogue":
         if not (isinstance(s, URIRef) and str(s).startswith(SOURCE_NS)):
@@ -306,8 +308,6 @@ def _short_any(iri: str) -> str:
 
 
 def _n3(term) -> str:
-    from rdflib import BNode, URIRef
-
     if isinstance(term, URIRef):
         return _short_any(str(term))
     if isinstance(term, BNode):
@@ -327,38 +327,35 @@ class Checker:
     def check_terms(self, path: Path, quads, *, vocab: Vocabulary | None) -> None:
         """Syntax-level checks of every term of (s, p, o, graph) quads read from `path`:
         IRIs, literals, and (with a vocabulary) the ck: terms."""
-        from rdflib import Literal, URIRef
-
         src = SourceText(path)
         reported: set = set()
+        seen: set = set()  # (term, position) already checked in this file: each is checked once
         for s, p, o, g in quads:
-            for term, position in ((s, "term"), (p, "property"), (o, "class" if str(p) == RDF_TYPE else "term"),
+            for term, position in ((s, "term"), (p, "property"), (o, "class" if p == _TYPE else "term"),
                                    (g, "graph")):
-                if term is None:
+                if (term, position) in seen:
                     continue
+                seen.add((term, position))
                 if isinstance(term, URIRef):
                     iri = str(term)
                     if iri not in self._good_iris:
                         if _BAD_IRI_CHARS.search(iri) or not _valid_iri(iri):
-                            key = ("iri", iri)
-                            if key not in reported:
-                                reported.add(key)
+                            if iri not in reported:
+                                reported.add(iri)
                                 bad = _BAD_IRI_CHARS.search(iri)
                                 why = f" (character {bad.group()!r})" if bad else ""
                                 self.add(path, _line_of_raw(src, iri), f"<{iri}> is not a valid IRI{why}")
                             continue
                         self._good_iris.add(iri)
-                    if vocab is not None and iri.startswith(CK) and position != "graph":
+                    if vocab is not None and position != "graph" and iri.startswith(CK):
                         why = vocab.problem(iri, position)
-                        if why and ("ck", iri, position) not in reported:
-                            reported.add(("ck", iri, position))
+                        if why:
                             line = src.line_of(term) if term is s else src.line_of_statement(s, p, o)
                             self.add(path, line, why)
                 elif isinstance(term, Literal):
-                    dt = str(term.datatype) if term.datatype is not None else None
-                    why = literal_problem(str(term), dt, term.language)
-                    if why and ("lit", term) not in reported:
-                        reported.add(("lit", term))
+                    why = literal_problem(str(term), str(term.datatype) if term.datatype is not None else None,
+                                          term.language)
+                    if why:
                         self.add(path, src.line_of_statement(s, p, term), why)
 
     def check_role(self, path: Path, role: str, triples, *, graph: str | None = None) -> None:
