@@ -609,12 +609,13 @@ def explain_syntax_error(text: str, message: str) -> str:
                 f"without spaces) [{engine}]")
     if re.search(r"""(?:^|[\s,])(?:"\\""|"'")(?:,|$)""", expected):  # the engine wanted a closing quote
         return f"a string is not closed at {where} (a quote is missing) [{engine}]"
-    if "STRSTARTS" in expected or "isLITERAL" in expected:
-        return f"an expression is missing at {where}, before {near!r} [{engine}]"
     if at_end:
         for o, c in (("{", "}"), ("(", ")"), ("[", "]")):
             if masked.count(o) > masked.count(c):
                 return f"unexpected end of query: a '{c}' is missing [{engine}]"
+    if "STRSTARTS" in expected or "isLITERAL" in expected:
+        return f"an expression is missing at {where}, before {near!r} [{engine}]"
+    if at_end:
         before = " ".join(text[max(0, pos - 30):pos].split())
         return f"the query ends too early: something is missing after '{before}' [{engine}]"
     return f"syntax error at {where}, near {near!r} [{engine}]"
