@@ -141,6 +141,24 @@ def test_meta_records_checksum_and_count(good):
     assert not [p.name for p in config.cache_dir.iterdir() if p.name.startswith(".")]
 
 
+def test_a_garbage_pointer_file_is_ignored(good):
+    config, first = good
+    (config.cache_dir / "CURRENT").write_bytes(b"\xff\xfe../../etc\x00")
+    assert build(config).cached
+    break_inputs(config, "syntax")
+    assert build(config, fallback=True).dataset.version == first.dataset.version
+
+
+def test_an_unwritable_cache_is_one_line_not_a_traceback(mini_config, tmp_path):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder should be")
+    config = Config(root=mini_config.root, build_dir=blocked)
+    with pytest.raises(BuildError, match="cannot save the build"):
+        build(config)
+    served = build(config, fallback=True)  # the server still gets the fresh build
+    assert not served.stale and len(served.dataset.store) > 0
+
+
 def test_cli_build_says_why_the_cache_was_rebuilt(good):
     config, first = good
     truncate_at_line(folder(config, first.dataset.version) / "dataset.nq")

@@ -278,7 +278,7 @@ def cached_versions(cache_dir: Path) -> list[str]:
     folders.sort(key=lambda p: p.stat().st_mtime, reverse=True)
     names = [p.name for p in folders]
     try:
-        pointed = (cache_dir / POINTER_FILE).read_text().strip()
+        pointed = (cache_dir / POINTER_FILE).read_bytes().decode("ascii", "replace").strip()
     except OSError:
         pointed = ""
     if pointed in names:

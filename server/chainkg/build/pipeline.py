@@ -130,7 +130,13 @@ def build(config: Config, *, force: bool = False, fallback: bool = False,
             raise
         return _last_good(config, version, e, progress)
     t = time.perf_counter()
-    result.dataset.save(config.cache_dir)
+    try:
+        result.dataset.save(config.cache_dir)
+    except (OSError, CacheError) as e:  # the build is good, the cache folder is not writable or lies
+        message = f"{config.cache_dir}: cannot save the build: {e}"
+        if not fallback:
+            raise BuildError(message) from None
+        log.warning("%s; serving it without a cache", message)
     result.timings["save"] = time.perf_counter() - t
     result.timings["total"] = time.perf_counter() - t0
     result.inputs_version = version
