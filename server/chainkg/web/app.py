@@ -19,7 +19,7 @@ from flask import Flask, Response, g, jsonify, request
 from chainkg.build.dataset import FrozenDataset
 from chainkg.config import Config
 
-BLUEPRINTS = ("sparql", "linked_data", "api", "ui", "reconcile")
+BLUEPRINTS = ("sparql", "linked_data", "api", "ui", "reconcile", "search")
 log = logging.getLogger("chainkg.http")
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 # What every page may load: its own scripts, styles, images and fetches, nothing inline (the pages
