@@ -279,3 +279,25 @@ def test_healthz_is_503_when_the_store_does_not_hold_what_was_built(good):
     ds.store.clear()
     r = create_app(config, ds).test_client().get("/healthz")
     assert r.status_code == 503 and r.json["status"] == "error" and r.json["quads"] == 0
+
+
+def test_serve_with_broken_inputs_serves_the_last_good_build_and_says_so(good, tmp_path):
+    """Over real HTTP: `chainkg serve` starts on the last good build, logs it loudly, and /healthz
+    reports the version served and that the inputs did not build."""
+    import requests
+    from live_server import start_server
+
+    config, first = good
+    break_inputs(config, "syntax")
+    server = start_server(["--workers", "1"], tmp_path / "server.log",
+                          root_args=["--root", str(config.root), "--build-dir", str(config.cache_dir)])
+    try:
+        health = requests.get(server.url + "/healthz", timeout=10).json()
+        assert health["status"] == "degraded" and health["inputs_built"] is False
+        assert health["version"] == first.dataset.version
+        assert "900_test.trig:" in health["error"]
+        r = requests.get(server.sparql, params={"query": "ASK { ?s ?p ?o }"}, timeout=10)
+        assert r.status_code == 200 and r.json()["boolean"] is True
+        assert "LAST GOOD BUILD" in server.log_text()
+    finally:
+        server.stop()

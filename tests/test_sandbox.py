@@ -131,7 +131,7 @@ def test_deep_nesting_never_takes_a_worker_down(live_server):
                   "SELECT * WHERE { FILTER(" + "(" * 6000 + "1" + ")" * 6000 + ") }",
                   "SELECT * WHERE { " + "OPTIONAL { ?s ?p ?o " * 3000 + "}" * 3000 + " }"):
         r = requests.post(live_server.sparql, data={"query": query}, timeout=30)
-        assert r.status_code in (400, 413, 500), r.status_code
+        assert r.status_code in (400, 413), (r.status_code, r.text[:200])  # refused before the engine parses
         assert requests.get(live_server.sparql, params={"query": "ASK {}"}, timeout=10).status_code == 200
 
 

@@ -18,7 +18,7 @@ from chainkg.build.dataset import PREFIXES, FrozenDataset
 from chainkg.config import Config
 from chainkg.sparql.errors import BadRequest, EvaluationError, QueryError, QuerySyntaxError
 from chainkg.sparql.formats import GRAPH_FORMATS, RESULT_FORMATS, Format, format_for, json_term, serialize_results, term_from_json
-from chainkg.sparql.guard import check_query, inspect_query
+from chainkg.sparql.guard import check_bounds, check_query, explain_syntax_error, inspect_query
 from chainkg.sparql.limits import ResultCache
 from chainkg.sparql.sandbox import InProcess, job
 
@@ -47,7 +47,8 @@ def run_query(ds: FrozenDataset, text: str, *, accept: str | None = None, format
               named_graphs: Sequence[str] | None = None, asserted_only: bool = False,
               timeout: float | None = 5.0, max_rows: int | None = 10_000, service_allowlist: Sequence[str] = (),
               cache: ResultCache | None = None, if_none_match: str | None = None,
-              base_iri: str | None = None, runner=None, max_memory: int | None = None) -> QueryResult:
+              base_iri: str | None = None, runner=None, max_memory: int | None = None,
+              max_query_bytes: int = 100_000, max_query_depth: int = 128) -> QueryResult:
     """Check, run and serialise one query on the frozen dataset. Raises QueryError subclasses.
 
     Graphs: by default the default graph is the union of all graphs; `asserted_only` leaves out
@@ -59,7 +60,8 @@ def run_query(ds: FrozenDataset, text: str, *, accept: str | None = None, format
     If if_none_match names the result's ETag, nothing runs and the result is `.not_modified`.
     `runner` evaluates (a `sandbox.Pool` under `chainkg serve`: another process, no network, killed
     past `timeout` or `max_memory`); by default the query runs in this process under `timeout`."""
-    info = inspect_query(text)
+    check_bounds(text, max_query_bytes, max_query_depth)  # before anything else reads the text
+    info = inspect_query(text, base_iri=base_iri)
     check_query(info, service_allowlist)
     fmt = format_for(info.form, accept, formats)
     protocol_dataset = default_graphs is not None or named_graphs is not None
@@ -90,9 +92,8 @@ def run_query(ds: FrozenDataset, text: str, *, accept: str | None = None, format
         "substitutions": [[k.value, json_term(v)] for k, v in (substitutions or {}).items()],
     }
     runner = runner or InProcess(ds)
-    for iri in info.services:  # allowed SERVICE IRIs go to the gateway (the only address evaluators reach)
-        if iri in runner.rewrite:
-            spec["text"] = spec["text"].replace(f"<{iri}>", f"<{runner.rewrite[iri]}>")
+    if info.services and runner.rewrite:
+        spec["text"] = _to_gateway(text, info, runner.rewrite)
     t0 = time.perf_counter()
     header, body = runner.run("query", spec, timeout=timeout, max_memory=max_memory)
     content_type, truncated = header["content_type"], header["truncated"]
@@ -100,6 +101,16 @@ def run_query(ds: FrozenDataset, text: str, *, accept: str | None = None, format
     if cache is not None:
         cache.put(key, QueryResult(body, content_type, truncated, fmt, info.form, etag, max_rows, cached=True))
     return out
+
+
+def _to_gateway(text: str, info, rewrite: dict[str, str]) -> str:
+    """Allowed SERVICE targets (IRIs written in full) -> the gateway's address for each, at the
+    offsets the scanner found; anything else is left as written (and cannot reach the network)."""
+    for start, end in sorted(info.service_spans, reverse=True):
+        target = text[start:end]
+        if target.startswith("<") and target[1:-1] in rewrite:
+            text = f"{text[:start]}<{rewrite[target[1:-1]]}>{text[end:]}"
+    return text
 
 
 _FORMATS = {f.name: f for f in RESULT_FORMATS + GRAPH_FORMATS}
@@ -127,7 +138,7 @@ def evaluate_query(ds: FrozenDataset, spec: dict) -> tuple[dict, bytes]:
         try:
             return store.query(text, **kwargs)
         except SyntaxError as e:
-            raise QuerySyntaxError(f"SPARQL syntax error: {e}") from None
+            raise QuerySyntaxError(explain_syntax_error(spec["text"], str(e))) from None
 
     try:
         body, content_type, truncated = serialize_results(execute(), _FORMATS[spec["format"]], spec["max_rows"],
@@ -155,4 +166,6 @@ class Endpoint:
         kwargs.setdefault("cache", self.cache)
         kwargs.setdefault("runner", self.runner)
         kwargs.setdefault("max_memory", self.config.max_memory_bytes)
+        kwargs.setdefault("max_query_bytes", self.config.max_query_bytes)
+        kwargs.setdefault("max_query_depth", self.config.max_query_depth)
         return run_query(self.ds, text, **kwargs)
