@@ -285,6 +285,7 @@ def test_serve_with_broken_inputs_serves_the_last_good_build_and_says_so(good, t
     """Over real HTTP: `chainkg serve` starts on the last good build, logs it loudly, and /healthz
     reports the version served and that the inputs did not build."""
     import requests
+
     from live_server import start_server
 
     config, first = good

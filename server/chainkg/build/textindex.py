@@ -521,11 +521,12 @@ def highlight(text: str, query: str) -> list[tuple[int, int]]:
     folded = unicodedata.normalize("NFKC", text).casefold()
     raw = unicodedata.normalize("NFKC", query.strip()).casefold()
     if raw and len(folded) == len(text) and raw in folded:
-        spans, i = [], folded.find(raw)
-        while i >= 0:
-            spans.append((i, i + len(raw)))
-            i = folded.find(raw, i + len(raw))
-        return spans
+        # a short Latin query (AI, IC) is a word: never marked inside another word ("domain")
+        word = len(raw) < 3 and not _CJK.search(raw)
+        spans = [(m.start(), m.end()) for m in re.finditer(re.escape(raw), folded)
+                 if not word or not (_is_word(folded, m.start() - 1) or _is_word(folded, m.end()))]
+        if spans:
+            return spans
     words = normalise(query).split()
     latin = [w for w in words if not _CJK.search(w)]
     chinese = [w for w in words if _CJK.search(w)]
@@ -545,6 +546,10 @@ def highlight(text: str, query: str) -> list[tuple[int, int]]:
                or (len(w) >= 5 and _ratio(n, w) >= 0.8) for w in latin):
             spans.append((m.start(), m.end()))
     return _merge(spans)
+
+
+def _is_word(text: str, i: int) -> bool:
+    return 0 <= i < len(text) and text[i].isalnum()
 
 
 def _pieces(word: str, token: str) -> list[str]:
