@@ -300,3 +300,18 @@ def test_default_graph_is_the_distinct_union_over_http(live_server, kg):
                           headers={"Accept": "application/sparql-results+json"}, timeout=30)
         assert r.status_code == 200, r.text
         assert r.json()["results"]["bindings"][0]["n"]["value"] == "1", (row, extra)
+
+
+def test_prefixes_are_predeclared_and_a_querys_own_prefix_wins(live_server):
+    """Issue 13 item 2: ck:, rdfs:, ... need no PREFIX line; the Service Description lists them."""
+    def get(query, **headers):
+        return requests.get(live_server.sparql, params={"query": query}, headers=headers, timeout=10)
+
+    r = get("SELECT (COUNT(?s) AS ?n) WHERE { ?s a ck:Enterprise }", Accept="text/csv")
+    assert r.status_code == 200 and int(r.text.split()[1]) > 10
+    own = get("PREFIX ck: <http://example.org/> SELECT (COUNT(?s) AS ?n) WHERE { ?s a ck:Enterprise }", Accept="text/csv")
+    assert own.status_code == 200 and own.text.split()[1] == "0"
+    bad = get("SELECT ?s WHERE { ?s a foo:Bar }")
+    assert bad.status_code == 400 and "unknown prefix 'foo:'" in bad.text and "ck, claim" in bad.text
+    sd = requests.get(live_server.sparql, headers={"Accept": "text/turtle"}, timeout=10).text
+    assert 'sh:prefix "ck"' in sd and "https://w3id.org/chainkg/ontology#" in sd

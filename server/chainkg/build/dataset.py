@@ -25,6 +25,7 @@ PREFIXES = {
     "id": "https://w3id.org/chainkg/id/",
     "claim": "https://w3id.org/chainkg/claim/",
     "src": "https://w3id.org/chainkg/source/",
+    "graph": "https://w3id.org/chainkg/graph/",
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
     "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
     "owl": "http://www.w3.org/2002/07/owl#",

@@ -125,7 +125,8 @@ def evaluate_query(ds: FrozenDataset, spec: dict) -> tuple[dict, bytes]:
         from chainkg.sparql.saved import inject_values  # a VALUES block of terms: binds without projection
 
         text = inject_values(text, {ox.Variable(k): term_from_json(v) for k, v in spec["substitutions"]})
-    kwargs: dict = {"base_iri": spec["base_iri"]}
+    # the endpoint's predeclared prefixes (ck:, rdfs:, ...); a query's own PREFIX lines win
+    kwargs: dict = {"base_iri": spec["base_iri"], "prefixes": PREFIXES}
     store = ds.union_store
     if spec["store"] == "named":
         store = ds.store
@@ -138,7 +139,7 @@ def evaluate_query(ds: FrozenDataset, spec: dict) -> tuple[dict, bytes]:
         try:
             return store.query(text, **kwargs)
         except SyntaxError as e:
-            raise QuerySyntaxError(explain_syntax_error(spec["text"], str(e))) from None
+            raise QuerySyntaxError(explain_syntax_error(spec["text"], str(e), PREFIXES)) from None
 
     try:
         body, content_type, truncated = serialize_results(execute(), _FORMATS[spec["format"]], spec["max_rows"],

@@ -32,7 +32,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -577,9 +577,10 @@ _CHAR_CLASS = re.compile(r"\[[^\[\]]*\.\.=[^\[\]]*\]")  # peg's character classe
 _PNAME_USE = re.compile(f"(?<![{_PN_CHARS}.:?$_\\\\])((?:{_PN_PREFIX})?):")
 
 
-def explain_syntax_error(text: str, message: str) -> str:
+def explain_syntax_error(text: str, message: str, predeclared: Collection[str] = ()) -> str:
     """One readable line for an Oxigraph syntax error (`error at L:C: expected ...`), with the
-    line and column, and the engine's own words shortened in brackets at the end."""
+    line and column, and the engine's own words shortened in brackets at the end. `predeclared`
+    names the prefixes the endpoint declares for every query (they are not reported unknown)."""
     m = _ENGINE_AT.match(message.strip())
     engine = " ".join(_CHAR_CLASS.sub("[letters]", message).split())
     if len(engine) > 160:
@@ -590,12 +591,14 @@ def explain_syntax_error(text: str, message: str) -> str:
     pos = _offset(text, line, col)
     where = f"line {line}, column {col}"
     declared, _, body = _prologue(text, None)
+    declared = {**dict.fromkeys(predeclared, ""), **declared}
     masked = _mask(text, body)
     for use in _PNAME_USE.finditer(masked, body):
         ns = use.group(1)
         if ns not in declared and use.start() < len(masked):
             lc = _where(text, use.start())
-            return (f"unknown prefix '{ns}:' at {lc} (declare it with PREFIX {ns}: <...> before the query) "
+            known = f"; declared for every query: {', '.join(sorted(predeclared))}" if predeclared else ""
+            return (f"unknown prefix '{ns}:' at {lc} (declare it with PREFIX {ns}: <...> before the query{known}) "
                     f"[{engine}]")
     near = text[pos:pos + 20].split("\n")[0]
     at_end = not text[pos:].strip()

@@ -36,7 +36,7 @@ from collections.abc import Sequence
 import pyoxigraph as ox
 from flask import Blueprint, Flask, Response, current_app, request
 
-from chainkg.build.dataset import FrozenDataset
+from chainkg.build.dataset import PREFIXES, FrozenDataset
 from chainkg.config import Config
 from chainkg.sparql.errors import (
     BadRequest,
@@ -91,6 +91,7 @@ def endpoint_of(app: Flask) -> Endpoint:
 SD = "http://www.w3.org/ns/sparql-service-description#"
 VOID = "http://rdfs.org/ns/void#"
 FORMATS_NS = "http://www.w3.org/ns/formats/"
+SH = "http://www.w3.org/ns/shacl#"
 FORMAT_IRIS = ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV",
                "Turtle", "N-Triples", "JSON-LD", "RDF_XML", "TriG", "N-Quads")
 
@@ -112,7 +113,7 @@ def service_description(ds: FrozenDataset, config: Config, endpoint_url: str, fm
         (svc, nn(SD + "defaultEntailmentRegime"), nn("http://www.w3.org/ns/entailment/Simple")),
         (svc, nn(rdfs + "label"), lit("chainkg SPARQL endpoint", language="en")),
         (svc, nn(rdfs + "comment"), lit(
-            "Read-only SPARQL 1.1 Query. The default graph is the union of all graphs, including the OWL 2 RL "
+            "Read-only SPARQL 1.1 Query; the prefixes listed by sh:declare are predeclared. The default graph is the union of all graphs, including the OWL 2 RL "
             "closure in graph/inferred; add inferred=false to query asserted triples only. SERVICE is refused "
             f"unless allow-listed; queries stop after {config.query_timeout_s:g} s; at most {config.max_rows} "
             f"rows are returned (header {TRUNCATED_HEADER} says when more existed).", language="en")),
@@ -126,6 +127,10 @@ def service_description(ds: FrozenDataset, config: Config, endpoint_url: str, fm
     ]
     if config.service_allowlist:
         t.append((svc, nn(SD + "feature"), nn(SD + "BasicFederatedQuery")))
+    for i, (prefix, ns) in enumerate(sorted(PREFIXES.items())):  # predeclared for every query (SHACL's vocabulary)
+        decl = ox.BlankNode(f"prefix{i}")
+        t += [(svc, nn(SH + "declare"), decl), (decl, nn(SH + "prefix"), lit(prefix)),
+              (decl, nn(SH + "namespace"), lit(ns, datatype=nn("http://www.w3.org/2001/XMLSchema#anyURI")))]
     t += [(svc, nn(SD + "resultFormat"), nn(FORMATS_NS + f)) for f in FORMAT_IRIS]
     for i, name in enumerate(ds.graph_names()):
         ng, g = ox.BlankNode(f"ng{i}"), ox.BlankNode(f"g{i}")
@@ -135,7 +140,7 @@ def service_description(ds: FrozenDataset, config: Config, endpoint_url: str, fm
     triples = [ox.Triple(*x) for x in t]
     if fmt.name in ("trig", "nquads"):
         triples = [ox.Quad(x.subject, x.predicate, x.object) for x in triples]
-    kwargs = {"prefixes": {"sd": SD, "void": VOID, "formats": FORMATS_NS, "rdfs": rdfs}} \
+    kwargs = {"prefixes": {"sd": SD, "void": VOID, "formats": FORMATS_NS, "rdfs": rdfs, "sh": SH}} \
         if fmt.name in ("turtle", "trig", "rdfxml") else {}
     return ox.serialize(triples, format=fmt.rdf_format, **kwargs)
 
