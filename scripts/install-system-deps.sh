@@ -1,16 +1,22 @@
 #!/bin/sh
-# Debian packages the project needs beyond Python, installed only when missing:
-#   graphviz         `dot` draws the chain map as SVG on the server
-#   chromium         headless browser for tests/test_browser_*.py
-#   chromium-driver  WebDriver for the workbench browser test (selenium)
-#   fonts-wqy-zenhei a CJK font, so that screenshots of Chinese labels are legible
-# Idempotent; uses sudo when not root; CI runs it as root on a fresh Debian machine.
+# Debian packages the project needs beyond Python, installed only when missing.
+#   serve (default):
+#     graphviz         `dot` draws the chain map as SVG on the server
+#     fonts-wqy-zenhei a CJK font, so that dot measures and draws Chinese labels
+#   test (adds):
+#     chromium         headless browser for tests/test_browser_*.py
+#     chromium-driver  WebDriver for the browser tests (selenium)
+# Usage: install-system-deps.sh [serve|test]. Idempotent; uses sudo when not root; CI runs it as
+# root on a fresh Debian machine.
 set -eu
+purpose="${1:-serve}"
 
 missing=""
 command -v dot >/dev/null 2>&1 || missing="$missing graphviz"
-[ -x /usr/bin/chromium ] || missing="$missing chromium"
-[ -x /usr/bin/chromedriver ] || missing="$missing chromium-driver"
+if [ "$purpose" = "test" ]; then
+    [ -x /usr/bin/chromium ] || missing="$missing chromium"
+    [ -x /usr/bin/chromedriver ] || missing="$missing chromium-driver"
+fi
 if ! command -v fc-list >/dev/null 2>&1 || [ -z "$(fc-list :lang=zh 2>/dev/null)" ]; then
     missing="$missing fonts-wqy-zenhei"
 fi
