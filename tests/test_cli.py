@@ -83,3 +83,21 @@ def test_stats_show_claims_per_source(mini_config):
     assert s["entities_per_class"]["https://w3id.org/chainkg/ontology#Enterprise"] == 2
     r = cli(mini_config, "stats")
     assert "claims per source" in r.output and "900_test" in r.output
+
+
+def test_build_summarises_shape_warnings_in_one_line_and_writes_the_report(config, tmp_path):
+    """Issue 13 item 7: the real graph's 40-odd warnings are one line of counts; --verbose prints them."""
+    from dataclasses import replace
+
+    cfg = replace(config, build_dir=tmp_path / "build")
+    out = CliRunner().invoke(main, ["--root", str(cfg.root), "--build-dir", str(cfg.cache_dir), "build"])
+    assert out.exit_code == 0, out.output
+    lines = [line for line in out.output.splitlines() if "shape warnings" in line]
+    assert len(lines) == 1 and "--verbose" in lines[0]
+    report = (cfg.cache_dir / "warnings.txt").read_text().splitlines()
+    assert int(lines[0].split()[0]) == len(report) > 10
+    assert all(".trig:" in r and "Warning:" in r for r in report)
+    assert not any(r in out.output for r in report)
+    verbose = CliRunner().invoke(main, ["--root", str(cfg.root), "--build-dir", str(cfg.cache_dir), "build", "--force",
+                                         "--verbose"])
+    assert all(r in verbose.output for r in report)

@@ -14,6 +14,29 @@ import click
 from chainkg.config import Config
 
 
+def _report_warnings(config: Config, warnings: list, verbose: bool) -> None:
+    """One line of warning counts by shape message; the full report goes to build/warnings.txt."""
+    if not warnings:
+        return
+    lines = [w.format() for w in warnings]
+    path = config.cache_dir / "warnings.txt"
+    try:
+        config.cache_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        where = f"full report: {path}"
+    except OSError:
+        where = "the report could not be written"
+    if verbose:
+        for line in lines:
+            click.echo(line, err=True)
+    counts: dict[str, int] = {}
+    for w in warnings:  # by shape message (the shapes' own words)
+        counts[w.message().rstrip(".")] = counts.get(w.message().rstrip("."), 0) + 1
+    summary = "; ".join(f"{n}x {name}" for name, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+    click.echo(f"{len(warnings)} shape warnings ({summary}); {where}" + ("" if verbose else " (--verbose prints them)"),
+               err=True)
+
+
 def _config(ctx: click.Context) -> Config:
     return ctx.obj
 
@@ -50,9 +73,10 @@ def main(ctx: click.Context, root: Path | None, reasoner: str, build_dir: Path |
 
 
 @main.command()
+@click.option("--verbose", is_flag=True, help="Print every shape warning (by default: one line of counts by shape).")
 @click.option("--force", is_flag=True, help="Rebuild even when a cached dataset matches the inputs.")
 @click.pass_context
-def build(ctx: click.Context, force: bool) -> None:
+def build(ctx: click.Context, force: bool, verbose: bool) -> None:
     """Load, validate, reason and freeze the dataset (cached by input hash)."""
     from chainkg.build.pipeline import BuildError, ValidationFailed
     from chainkg.build.pipeline import build as run_build
@@ -65,8 +89,7 @@ def build(ctx: click.Context, force: bool) -> None:
         _fail(f"validation failed with {len(e.report.violations)} violation(s); nothing was saved")
     except BuildError as e:
         _fail(f"build failed: {e}")
-    for w in result.warnings:
-        click.echo(w.format(), err=True)
+    _report_warnings(config, result.warnings, verbose)
     stats = result.dataset.meta.get("stats", {})
     click.echo(f"version {result.dataset.version}: {stats.get('quads')} quads, "
                f"{stats.get('claim_graphs')} claims, {stats.get('inferred_triples')} inferred triples"
