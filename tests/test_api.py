@@ -210,3 +210,64 @@ def test_quoted_triples_serialise_in_every_format():
     assert _json.loads(_json.dumps(page_json(page, None)))["results"]["bindings"][0]["t"]["type"] == "triple"
     assert "<triple><subject><uri>http://e/a</uri></subject>" in page_xml(page)
     assert "http://e/a" in page_csv(page)
+
+
+# -- issue 13, item 6: paging with a total, the page size, 404s in JSON ---------------------------------------
+
+def test_every_page_carries_the_total(client):
+    everything = rows(client.get(TYPED + "?limit=10000"))
+    assert len(everything) > 5
+    for offset in (0, 5, len(everything) - 1, len(everything) + 3):
+        resp = client.get(TYPED, query_string={"limit": 5, "offset": offset})
+        assert resp.headers["X-Total-Count"] == str(len(everything))
+        assert resp.get_json()["head"]["total"] == len(everything)
+    for fmt in ("csv", "tsv", "xml"):
+        assert client.get(TYPED, query_string={"limit": 2, "format": fmt}).headers["X-Total-Count"] == str(len(everything))
+    # the JSON stays standard: a strict parser (Oxigraph's) reads it, the total in head
+    ox.parse_query_results(client.get(TYPED + "?limit=2").data, ox.QueryResultsFormat.JSON)
+
+
+def test_a_construct_counts_its_triples(client):
+    resp = client.get("/api/queries/t-graph", query_string={"limit": 1, "format": "nt"})
+    total = int(resp.headers["X-Total-Count"])
+    every = client.get("/api/queries/t-graph", query_string={"limit": 10000, "format": "nt"}).data.decode()
+    assert total == len([line for line in every.splitlines() if line.strip()]) and total > 1
+
+
+def test_the_count_stops_at_its_time_share_and_the_page_still_answers(web_dataset):
+    from chainkg.web.api import evaluate_page
+
+    spec = {"name": "all", "form": "SELECT", "text": "SELECT * WHERE { GRAPH ?g { ?s ?p ?o } }", "limit": 3,
+            "offset": 0, "substitutions": []}
+    counted, _ = evaluate_page(web_dataset, {**spec, "count_s": 60})
+    assert counted["total"] == len(web_dataset.store) > 2048 and len(counted["rows"]) == 3
+    stopped, _ = evaluate_page(web_dataset, {**spec, "count_s": 0})
+    assert stopped["total"] is None and stopped["has_more"] and stopped["rows"] == counted["rows"]
+
+
+def test_the_page_size_is_documented_and_settable_up_to_the_row_limit(client, web_config):
+    paging = client.get("/api/queries").get_json()["paging"]
+    assert paging == {"default_limit": 100, "max_limit": web_config.max_rows,
+                      "total": "X-Total-Count header; head.total in JSON"}
+    limit = client.get("/api/openapi.json").get_json()["paths"]["/api/queries/t-typed"]["get"]["parameters"]
+    limit = next(p for p in limit if p["name"] == "limit")
+    assert limit["schema"]["default"] == 100 and limit["schema"]["maximum"] == web_config.max_rows
+    assert "100 unless given" in limit["description"]
+    assert client.get(TYPED, query_string={"limit": web_config.max_rows}).status_code == 200
+    too_many = client.get(TYPED, query_string={"limit": web_config.max_rows + 1})
+    assert too_many.status_code == 400 and too_many.get_json()["parameter"] == "limit"
+    assert len(client.get(TYPED).get_json()["results"]["bindings"]) == min(100, int(client.get(TYPED).headers["X-Total-Count"]))
+
+
+@pytest.mark.parametrize("path, accept", [("/api/queries/no-such-query", "text/csv"), ("/api/nothing/here", "text/html"),
+                                          ("/api/queries/a/b", "application/json"), ("/api/queries/no-such-query.json", None)])
+def test_api_404s_are_json(client, path, accept):
+    resp = client.get(path, headers={"Accept": accept} if accept else {})
+    assert resp.status_code == 404 and resp.mimetype == "application/json" and "error" in resp.get_json()
+
+
+@pytest.mark.parametrize("path, headers", [("/id/no-such-thing.json", {}),
+                                           ("/id/no-such-thing", {"Accept": "application/json"})])
+def test_linked_data_404s_in_json_when_json_is_asked_for(client, path, headers):
+    resp = client.get(path, headers=headers)
+    assert resp.status_code == 404 and resp.mimetype == "application/json" and resp.get_json()["error"] == "not found"

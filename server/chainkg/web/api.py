@@ -9,6 +9,11 @@ page exists (HTTP `Link: <...>; rel="next"`, and in JSON `head.link`, the format
 for a related URL: strict parsers such as Oxigraph's refuse unknown top-level keys). The dataset is frozen, so a
 response is a function of (dataset version, query, parameters, page, format): that is its ETag,
 and a repeated request with `If-None-Match` gets 304 without running anything.
+
+Paging: `limit` rows per page (default 100, at most the server's row limit, `--max-rows`), from
+`offset`. The total number of results is counted inside the same evaluation, under the same time
+limit (it stops counting at half of it): `X-Total-Count` and, in JSON, `head.total`; when the count
+did not finish in time neither is sent. Any other path under /api/ is a 404 in JSON.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import csv
 import hashlib
 import io
 import json
+import time
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 from xml.sax.saxutils import quoteattr
@@ -116,6 +122,7 @@ class Page:
     rows: list = field(default_factory=list)  # list of tuples of terms (None = unbound), or of triples
     boolean: bool | None = None
     has_more: bool = False
+    total: int | None = None  # every result of the query (None: not counted within the time allowed)
 
 
 def _page_cache() -> ResultCache:
@@ -131,13 +138,15 @@ def run_page(ds: FrozenDataset, config: Config, q: SavedQuery, values: dict, lim
     past the time or memory limit; the rows are collected there, so the collection is bounded too)."""
     text, subs = q.prepare(values)
     spec = {"name": q.name, "form": q.form, "text": text, "limit": limit, "offset": offset,
-            "substitutions": [[k.value, json_term(v)] for k, v in subs.items()]}
+            "substitutions": [[k.value, json_term(v)] for k, v in subs.items()],
+            "count_s": config.query_timeout_s / 2}
     try:
         header, _ = (runner or InProcess(ds)).run("page", spec, timeout=config.query_timeout_s,
                                                   max_memory=config.max_memory_bytes)
     except QueryError as e:
         raise ApiError(e.status, e.message) from None
-    page = Page(form=header["form"], variables=header["variables"], boolean=header["boolean"], has_more=header["has_more"])
+    page = Page(form=header["form"], variables=header["variables"], boolean=header["boolean"], has_more=header["has_more"],
+                total=header.get("total"))
     if page.form == "SELECT":
         page.rows = [tuple(None if t is None else term_from_json(t) for t in row) for row in header["rows"]]
     elif page.form != "ASK":
@@ -147,13 +156,16 @@ def run_page(ds: FrozenDataset, config: Config, q: SavedQuery, values: dict, lim
 
 @job("page")
 def evaluate_page(ds: FrozenDataset, spec: dict) -> tuple[dict, bytes]:
-    """One page of a saved query's result, as JSON terms (runs in an evaluator process)."""
+    """One page of a saved query's result, as JSON terms (runs in an evaluator process), and the
+    number of results: counted on after the page until spec["count_s"] seconds have passed since the
+    evaluation began (then "total" is None), so the count never makes a page pass the time limit."""
+    started = time.monotonic()
     subs = {ox.Variable(k): term_from_json(v) for k, v in spec["substitutions"]}
     try:
         result = ds.query(spec["text"], substitutions=subs)
     except SyntaxError as e:  # a broken saved query is the server's fault
         raise EvaluationError(f"saved query {spec['name']} does not parse: {e}") from None
-    out = {"form": "ASK", "variables": [], "boolean": None, "has_more": False, "rows": []}
+    out = {"form": "ASK", "variables": [], "boolean": None, "has_more": False, "rows": [], "total": None}
     if isinstance(result, bool) or isinstance(result, ox.QueryBoolean):
         out["boolean"] = bool(result)
         return out, b""
@@ -162,16 +174,22 @@ def evaluate_page(ds: FrozenDataset, spec: dict) -> tuple[dict, bytes]:
         out.update(form="SELECT", variables=variables)
     else:
         out["form"] = spec["form"] if spec["form"] in ("CONSTRUCT", "DESCRIBE") else "CONSTRUCT"
-    for i, item in enumerate(result):
-        if i < spec["offset"]:
+    count_until = started + spec.get("count_s", 0)
+    seen = 0
+    for item in result:
+        seen += 1
+        if seen <= spec["offset"]:
             continue
         if len(out["rows"]) == spec["limit"]:
             out["has_more"] = True  # the one row more
-            break
+            if seen % 1024 == 0 and time.monotonic() > count_until:
+                return out, b""  # total stays unknown
+            continue
         if out["form"] == "SELECT":
             out["rows"].append([None if item[v] is None else json_term(item[v]) for v in variables])
         else:
             out["rows"].append([json_term(item.subject), json_term(item.predicate), json_term(item.object)])
+    out["total"] = seen
     return out, b""
 
 
@@ -185,6 +203,8 @@ def page_json(page: Page, next_url: str | None) -> dict:
     head: dict = {"vars": page.variables}
     if next_url:
         head["link"] = [next_url]  # the standard's place for a related URL; strict parsers reject extra keys
+    if page.total is not None:
+        head["total"] = page.total  # inside head: Oxigraph's strict parser takes extra keys there, not at the top
     return {"head": head, "results": {"bindings": bindings}}
 
 
@@ -363,7 +383,10 @@ def list_queries():
         d["formats"] = list(formats_for(q))
         items.append(d)
     ds: FrozenDataset = current_app.config["DATASET"]
-    return jsonify(version=ds.version, queries=items)
+    config: Config = current_app.config["CHAINKG"]
+    paging = {"default_limit": min(DEFAULT_PAGE, config.max_rows), "max_limit": config.max_rows,
+              "total": "X-Total-Count header; head.total in JSON"}
+    return jsonify(version=ds.version, paging=paging, queries=items)
 
 
 @bp.route("/api/queries/<name>", methods=["GET", "POST"])
@@ -382,11 +405,19 @@ def run_query(name: str):
     next_url = page_url(name, values, limit, offset + limit, request.values.get("format")) if page.has_more else None
     if next_url:
         headers["Link"] = f'<{next_url}>; rel="next"'
+    if page.total is not None:
+        headers["X-Total-Count"] = str(page.total)
     media = formats_for(q)[fmt]
     if media.startswith("text/"):
         media += "; charset=utf-8"
     headers["Content-Disposition"] = f'inline; filename="{name}.{fmt}"'
     return Response(render(page, fmt, next_url), status=200, headers=headers, mimetype=None, content_type=media)
+
+
+@bp.route("/api/<path:rest>", methods=["GET", "POST"])
+def not_found(rest: str):
+    """Any other path under /api/: a 404 in JSON, as every answer of the API."""
+    raise ApiError(404, f"no API resource at /api/{rest[:200]}; see /api/openapi.json")
 
 
 @bp.get("/api/openapi.json")

@@ -25,12 +25,14 @@ TERM_SCHEMA = {
 }
 RESULTS_SCHEMA = {
     "type": "object",
-    "description": "SPARQL 1.1 Query Results JSON; `head.link` holds the URL of the next page, if any.",
+    "description": ("SPARQL 1.1 Query Results JSON; `head.link` holds the URL of the next page, if any, and "
+                    "`head.total` the number of results of the whole query (absent when it was not counted in time)."),
     "required": ["head"],
     "properties": {
         "head": {"type": "object", "properties": {
             "vars": {"type": "array", "items": {"type": "string"}},
-            "link": {"type": "array", "items": {"type": "string"}, "description": "The next page, when there is one"}}},
+            "link": {"type": "array", "items": {"type": "string"}, "description": "The next page, when there is one"},
+            "total": {"type": "integer", "minimum": 0, "description": "Results of the whole query, every page"}}},
         "results": {
             "type": "object",
             "required": ["bindings"],
@@ -59,6 +61,9 @@ LIST_SCHEMA = {
     "required": ["version", "queries"],
     "properties": {
         "version": {"type": "string"},
+        "paging": {"type": "object", "description": "Rows per page: the default and the largest `limit`",
+                   "properties": {"default_limit": {"type": "integer"}, "max_limit": {"type": "integer"},
+                                  "total": {"type": "string"}}},
         "queries": {"type": "array", "items": {
             "type": "object",
             "required": ["name", "title", "description", "parameters", "url"],
@@ -70,6 +75,70 @@ LIST_SCHEMA = {
                 "formats": {"type": "array", "items": {"type": "string"}},
             },
         }},
+    },
+}
+
+
+SEARCH_RESULT = {
+    "type": "object",
+    "required": ["iri", "url", "kind", "label", "type", "match", "field", "snippet", "snippet_html", "highlights"],
+    "properties": {
+        "iri": {"type": "string"}, "url": {"type": "string", "description": "Its page on this server"},
+        "kind": {"enum": ["entity", "claim", "source", "term"]}, "label": {"type": "string"},
+        "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+        "type": {"type": "string", "description": "Its most specific class, in the reader's language"},
+        "place": {"type": ["string", "null"], "description": "Its park, else the innermost place it lies in"},
+        "match": {"enum": ["exact", "normalised", "words", "fuzzy"]},
+        "field": {"enum": ["label", "altLabel", "title", "description", "comment", "definition", "note", "figure",
+                           "evidence"]},
+        "field_name": {"type": "string"}, "lang": {"type": ["string", "null"]}, "score": {"type": "number"},
+        "hits": {"type": "integer", "description": "Texts of this thing that matched"},
+        "snippet": {"type": "string", "description": "The matching text, or a window of it"},
+        "snippet_html": {"type": "string", "description": "The snippet, HTML-escaped, matches in <mark>"},
+        "highlights": {"type": "array", "items": {"type": "array", "items": {"type": "integer"}},
+                       "description": "[start, end) of each match in the snippet"},
+        "claim": {"type": "object", "description": "The claim that states the figure or quote"},
+        "subjects": {"type": "array", "items": {"type": "object"}, "description": "For a claim: what it is about"},
+        "source": {"type": "object", "description": "For a claim: its article"},
+    },
+}
+SEARCH_SCHEMA = {
+    "type": "object",
+    "required": ["query", "results", "truncated", "version"],
+    "properties": {
+        "query": {"type": "string"}, "lang": {"type": "string"}, "limit": {"type": "integer"},
+        "kinds": {"type": "array", "items": {"type": "string"}}, "version": {"type": "string"},
+        "truncated": {"type": "boolean", "description": "The search stopped at its time budget"},
+        "took_ms": {"type": "number"}, "results": {"type": "array", "items": SEARCH_RESULT},
+    },
+}
+SEARCH_OPERATION = {
+    "operationId": "search",
+    "summary": "Full-text search",
+    "description": ("Things, claims (by their evidence quotes), articles and ontology terms whose names, other names, "
+                    "descriptions, notes, figures or quotes match the words, in Chinese or English: substrings (no word "
+                    "segmentation), British/American spellings, plurals and small spelling mistakes. One result per "
+                    "thing, best first: name hits above quote hits, exact above fuzzy. `/search?q=` is the same as a page."),
+    "tags": ["search"],
+    "parameters": [
+        {"name": "q", "in": "query", "required": True, "description": "The words",
+         "schema": {"type": "string", "maxLength": 100}},
+        {"name": "limit", "in": "query", "required": False, "description": "Results (things), at most 50",
+         "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 20}},
+        {"name": "kind", "in": "query", "required": False, "description": "Only these kinds (repeat, or separate by commas)",
+         "schema": {"type": "array", "items": {"enum": ["entity", "claim", "source", "term"]}}, "style": "form",
+         "explode": True},
+        {"name": "lang", "in": "query", "required": False, "description": "Language of labels and types",
+         "schema": {"enum": ["zh", "en"]}},
+    ],
+    "responses": {
+        "200": {"description": "The results",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SearchResults"}}}},
+        "304": {"description": "Not modified (If-None-Match matched the ETag)"},
+        "400": {"description": "q is too long, or limit or kind is not valid",
+                "content": {"application/json": {"schema": {"type": "object", "required": ["error", "message"],
+                                                            "properties": {"error": {"type": "string"},
+                                                                           "message": {"type": "string"}}}}}},
     },
 }
 
@@ -149,7 +218,8 @@ def _operation(q: SavedQuery, config: Config, method: str) -> dict:
         "format": {"type": "string", "enum": list(formats)},
     }
     control_doc = {
-        "limit": "Rows per page (one more is fetched to know whether there is a next page)",
+        "limit": (f"Rows per page: {min(100, config.max_rows)} unless given, at most {config.max_rows} (the server's row "
+                  "limit). One more is fetched to know whether there is a next page"),
         "offset": "Rows to skip",
         "format": "Result format (instead of the Accept header)",
     }
@@ -160,10 +230,12 @@ def _operation(q: SavedQuery, config: Config, method: str) -> dict:
         "tags": list(q.tags) or ["queries"],
         "responses": {
             "200": {
-                "description": "A page of results. `Link: <...>; rel=\"next\"` names the next page, if any.",
+                "description": ("A page of results. `Link: <...>; rel=\"next\"` names the next page, if any; "
+                                "`X-Total-Count` the results of the whole query (absent when not counted in time)."),
                 "headers": {
                     "ETag": {"description": "Dataset version and request", "schema": {"type": "string"}},
                     "Link": {"description": "The next page", "schema": {"type": "string"}},
+                    "X-Total-Count": {"description": "Results of the whole query", "schema": {"type": "integer", "minimum": 0}},
                 },
                 "content": _content(q, formats),
             },
@@ -210,6 +282,7 @@ def openapi_document(queries: dict[str, SavedQuery], config: Config, version: st
             }
         }
     }
+    paths["/api/search"] = {"get": SEARCH_OPERATION}
     for q in queries.values():
         paths[f"/api/queries/{q.name}"] = {"get": _operation(q, config, "get"), "post": _operation(q, config, "post")}
     return {
@@ -234,6 +307,7 @@ def openapi_document(queries: dict[str, SavedQuery], config: Config, version: st
                 "Error": ERROR_SCHEMA,
                 "Parameter": PARAM_SCHEMA,
                 "QueryList": LIST_SCHEMA,
+                "SearchResults": SEARCH_SCHEMA,
             }
         },
     }
