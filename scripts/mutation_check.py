@@ -19,6 +19,12 @@ about 15-25 minutes in all. Usage:
     .venv/bin/python scripts/mutation_check.py              # every mutant
     .venv/bin/python scripts/mutation_check.py M05 M17      # some of them
     .venv/bin/python scripts/mutation_check.py --list       # the list, nothing run
+    .venv/bin/python scripts/mutation_check.py --no-baseline  # skip the unmutated run of each selection
+
+Before the mutants, each distinct test selection runs once on the unmutated copy: a selection that
+fails there makes its mutants "error", never "killed". Outcomes: killed (a test failed or a
+fixture errored, pytest exit 1; or no answer within the time limit), SURVIVED (every test
+passed), error (the harness: nothing selected, collection interrupted), snippet not found.
 """
 
 from __future__ import annotations
@@ -194,7 +200,7 @@ def scratch_copy() -> Path:
     for name in COPY:
         src = ROOT / name
         if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "build", "*.pyc"))
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         elif src.exists():
             shutil.copy2(src, dest / name)
     return dest
@@ -228,10 +234,12 @@ def run_tests(repo: Path, tests: tuple[str, ...]) -> tuple[str, str]:
         except subprocess.TimeoutExpired:
             return "timeout", f"no answer within {TIMEOUT_S} s"
         tail = "\n".join((out.stdout + out.stderr).strip().splitlines()[-3:])
-        if out.returncode == 5 or "deselected" in tail and " passed" not in tail and "failed" not in tail:
+        if out.returncode == 5:
             return "error", "no test selected: " + tail
-        if out.returncode != 0:
+        if out.returncode == 1:  # a test failed (or a fixture errored): the mutant was noticed
             return "fail", tail
+        if out.returncode != 0:  # interrupted, internal error, usage: the harness, not the mutant
+            return "error", tail
     return "pass", tail
 
 
@@ -241,12 +249,27 @@ def main(argv: list[str]) -> int:
             print(f"{m.id}  {m.file}: {m.what}  [{' '.join(m.tests)}]")
         print(f"{len(MUTANTS)} mutants")
         return 0
+    baseline = "--no-baseline" not in argv
+    argv = [a for a in argv if not a.startswith("--")]
     chosen = [m for m in MUTANTS if not argv or m.id in argv]
     repo = scratch_copy()
     print(f"scratch copy: {repo}", flush=True)
     killed, survived, missing, errors = [], [], [], []
     try:
+        broken: set = set()
+        if baseline:  # every test selection must pass on the unmutated copy, or its kills mean nothing
+            for tests in dict.fromkeys(m.tests for m in chosen):
+                outcome, tail = run_tests(repo, tests)
+                if outcome != "pass":
+                    broken.add(tests)
+                    print(f"baseline {outcome}: {' '.join(tests)}\n      {tail}", flush=True)
+            print(f"baseline: {len(broken)} of {len(dict.fromkeys(m.tests for m in chosen))} test selections fail "
+                  "unmutated", flush=True)
         for m in chosen:
+            if m.tests in broken:
+                errors.append(m)
+                print(f"{m.id}  error (its tests fail unmutated)  {m.file}: {m.what}", flush=True)
+                continue
             path = repo / m.file
             text = path.read_text(encoding="utf-8")
             count = text.count(m.original)
