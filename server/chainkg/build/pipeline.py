@@ -76,6 +76,18 @@ def run_stages(config: Config, version: str, progress: Callable | None = None) -
     if not report.conforms:
         raise ValidationFailed(report)
 
+    # -- issue #10: declared imports and reviewed links join the asserted graphs (chainkg.integrate.step)
+    from chainkg.integrate.step import ImportProblem, integrate
+
+    try:
+        ext = integrate(config, inputs)
+    except ImportProblem as e:
+        raise BuildError(str(e)) from None
+    if ext:
+        _say(progress, f"imports   {len(ext.prepared)} graphs, {sum(p.triples for p in ext.prepared)} triples; "
+                       f"{len(ext.links)} linksets")
+    # -- end issue #10
+
     t = time.perf_counter()
     union = inputs.union(include_ontology=True)
     try:
@@ -90,9 +102,10 @@ def run_stages(config: Config, version: str, progress: Callable | None = None) -
     graphs[INFERRED_GRAPH] = inferred
     meta = {"reasoner": config.reasoner, "timings": timings}
     dataset = freeze(graphs, version, meta)
+    dataset, ext_warnings = ext.complete(dataset)  # issue #10: stream the imports in; their warnings
     timings["freeze"] = time.perf_counter() - t
     _say(progress, f"freeze    {timings['freeze']:6.2f}s  {len(dataset.store)} quads")
-    return BuildResult(dataset=dataset, cached=False, timings=timings, warnings=report.warnings)
+    return BuildResult(dataset=dataset, cached=False, timings=timings, warnings=report.warnings + ext_warnings)
 
 
 def build(config: Config, *, force: bool = False, fallback: bool = False,
@@ -107,6 +120,9 @@ def build(config: Config, *, force: bool = False, fallback: bool = False,
     t0 = time.perf_counter()
     try:
         version = inputs_hash(config)
+        from chainkg.integrate.imports import imports_version  # issue #10: imports/, alignments, triples/links/
+
+        version = imports_version(config, version)
     except OSError as e:  # an input file that cannot be read
         error = BuildError(f"{getattr(e, 'filename', '') or config.root}: cannot read ({e.strerror or e})")
         if not fallback:
