@@ -306,5 +306,56 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, 
         _fail(str(e))
 
 
+@main.command()
+@click.argument("names", nargs=-1)
+@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(1, 3600), help="Seconds per download.")
+@click.pass_context
+def fetch(ctx: click.Context, names: tuple[str, ...], timeout: float) -> None:
+    """Download the URL sources of imports/imports.toml (all, or NAMES) into the cache, checking each
+    checksum; nothing is written for a source that fails. A build never downloads anything."""
+    from chainkg.integrate.imports import ImportProblem
+    from chainkg.integrate.imports import fetch as run_fetch
+
+    try:
+        for line in run_fetch(_config(ctx), names, timeout=timeout):
+            click.echo(line)
+    except ImportProblem as e:
+        _fail(str(e))
+
+
+@main.command()
+@click.option("--with", "name", required=True, metavar="NAME", help="The import to link to (a name in imports/imports.toml).")
+@click.option("--review", "review", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the review file (default: BUILD-DIR/links/NAME-review.csv).")
+@click.option("--accept", "accepted", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="A reviewed file: write its rows with decision 'accept' to triples/links/NAME.ttl.")
+@click.option("--min-score", default=0.4, show_default=True, type=click.FloatRange(0, 1), help="Lowest score listed.")
+@click.pass_context
+def link(ctx: click.Context, name: str, review: Path | None, accepted: Path | None, min_score: float) -> None:
+    """Propose links from our things to the things of import NAME (a review CSV with scores and
+    reasons), or, with --accept, write the accepted ones to triples/links/NAME.ttl."""
+    from chainkg.integrate.imports import ImportProblem
+    from chainkg.integrate.link import accept, propose, review_csv
+
+    config = _config(ctx)
+    ds = _dataset(config)
+    try:
+        if accepted is not None:
+            out = config.root / "triples" / "links" / f"{name}.ttl"
+            n = accept(ds, name, accepted, out)
+            click.echo(f"{n} links written to {out}; `chainkg build` loads them into graph/links/{name}")
+            return
+        candidates = propose(ds, name, minimum=min_score)
+    except ImportProblem as e:
+        _fail(str(e))
+    target = review or (config.cache_dir / "links" / f"{name}-review.csv")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(review_csv(candidates), encoding="utf-8")
+    counts = {d: sum(1 for c in candidates if c.decision == d) for d in ("accept", "review", "reject")}
+    click.echo(f"{len(candidates)} candidates: {counts['accept']} accept (skos:exactMatch), {counts['review']} review "
+               f"(skos:closeMatch), {counts['reject']} reject; review file: {target}")
+    click.echo(f"edit its decision column, then: chainkg link --with {name} --accept {target}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

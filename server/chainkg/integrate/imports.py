@@ -62,7 +62,7 @@ PROV = "http://www.w3.org/ns/prov#"
 VOID = "http://rdfs.org/ns/void#"
 PAV = "http://purl.org/pav/"
 ALIGNMENT_PREDICATES = {RDFS + "subClassOf", RDFS + "subPropertyOf", OWL + "equivalentClass", OWL + "equivalentProperty"}
-CACHE_FORMAT = 1  # bump when what prepare() caches changes
+CACHE_FORMAT = 2  # bump when what prepare() caches changes
 
 
 class ImportProblem(Exception):
@@ -406,7 +406,8 @@ class Prepared:
         return self.meta["triples"]
 
     def subset(self) -> list:
-        """The triples of the import that use an aligned or ck: term: what the reasoner needs."""
+        """The import's typings, class and property axioms, and triples with an aligned or ck:
+        predicate: what the reasoner needs to place its things under our terms."""
         return list(_read_nt(self.folder / "subset.nt"))
 
     def inferred(self) -> list:
@@ -570,7 +571,6 @@ def _check(path: Path, spec: ImportSpec, vocab: Vocab) -> tuple[dict, list, set]
     count = ours = 0
     touches = False  # does the import name one of our things? then the reasoner must see it with our data
     aligned_props = vocab.aligned_properties
-    aligned_classes = vocab.aligned_classes
     ours_id = BASE_IRI + "id/"
     foreign_types = []  # (subject, class) for subjects of our id space
     for t in _parse_stream(path, spec):
@@ -600,8 +600,8 @@ def _check(path: Path, spec: ImportSpec, vocab: Vocab) -> tuple[dict, list, set]
                             f"<{target}> an owl:ObjectProperty")
         elif p == RDF_TYPE and isinstance(o, ox.NamedNode) and isinstance(s, ox.NamedNode) and s.value.startswith(ours_id):
             foreign_types.append((s.value, o.value))
-        if p.startswith(ONTOLOGY_NS) or p in aligned_props or (
-                p == RDF_TYPE and isinstance(o, ox.NamedNode) and (o.value in aligned_classes or o.value.startswith(ONTOLOGY_NS))):
+        if p.startswith(ONTOLOGY_NS) or p in aligned_props or p in ALIGNMENT_PREDICATES or (
+                p == RDF_TYPE and isinstance(o, ox.NamedNode)):  # the import's own class tree leads to ours
             subset.append(_nt((s, t.predicate, o)))
         if len(problems) >= MAX_PROBLEMS:
             break
