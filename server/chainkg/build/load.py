@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
@@ -43,15 +42,109 @@ class LoadError(Exception):
         super().__init__(f"{where}: {message}")
 
 
-@dataclass
 class Inputs:
-    """The asserted named graphs (rdflib Graphs keyed by graph IRI) and where each came from."""
+    """The asserted named graphs and where each came from.
 
-    graphs: dict = field(default_factory=dict)
-    origin: dict = field(default_factory=dict)
+    The quads are held as pyoxigraph terms (`quads`: {graph IRI: [ox.Quad]}), parsed by Oxigraph;
+    validation and reasoning read them through Oxigraph stores (`store()`, `union_store()`)
+    without rdflib. `graphs` ({URIRef: rdflib Graph}) is built from them on first use, for the
+    code that wants rdflib (consistency checks, owlrl, pySHACL, tests)."""
+
+    def __init__(self, graphs: dict | None = None, origin: dict | None = None):
+        self.quads: dict = {}  # graph IRI (str) -> list of ox.Quad, in file order
+        self.origin: dict = origin if origin is not None else {}
+        self._graphs: dict | None = None
+        self._stores: dict = {}
+        for name, graph in (graphs or {}).items():
+            self.add_graph(str(name), graph, None)
+
+    def add_graph(self, name: str, triples, origin: Path | None) -> None:
+        """Add triples (rdflib or pyoxigraph terms) to graph `name`, remembering the file they came from."""
+        import pyoxigraph as ox
+
+        from chainkg.build.fastshacl import to_ox
+
+        g = ox.NamedNode(name)
+        out = self.quads.setdefault(name, [])
+        for t in triples:
+            s, p, o = (t.subject, t.predicate, t.object) if isinstance(t, (ox.Quad, ox.Triple)) else map(to_ox, t)
+            out.append(ox.Quad(s, p, o, g))
+        self._graphs, self._stores = None, {}
+        if origin is not None:
+            from rdflib import URIRef
+
+            key = URIRef(name)
+            self.origin.setdefault(key, [])
+            if origin not in self.origin[key]:
+                self.origin[key].append(origin)
+
+    @property
+    def graphs(self) -> dict:
+        """{URIRef: rdflib Graph}, built from the quads on first use (distinct triples, as before)."""
+        if self._graphs is None:
+            from rdflib import Graph, URIRef
+
+            from chainkg.build.fastshacl import to_rdflib
+
+            memo: dict = {}
+
+            def conv(t):
+                r = memo.get(t)
+                if r is None:
+                    r = memo[t] = to_rdflib(t)
+                return r
+
+            graphs = {}
+            for name, quads in self.quads.items():
+                key = URIRef(name)
+                g = graphs[key] = Graph(identifier=key)
+                for q in quads:
+                    g.add((conv(q.subject), conv(q.predicate), conv(q.object)))
+            self._graphs = graphs
+        return self._graphs
+
+    def graph(self, name: str):
+        """One graph as an rdflib Graph (an empty one when there is none), without building the others."""
+        from rdflib import Graph, URIRef
+
+        if self._graphs is not None:
+            return self._graphs.get(URIRef(name), Graph(identifier=URIRef(name)))
+        g = Graph(identifier=URIRef(name))
+        for t in _triples(self.quads.get(name, [])):
+            g.add(t)
+        return g
+
+    def count(self) -> int:
+        """Distinct asserted triples summed over graphs (what `len` of each graph gives)."""
+        return len(self.store())
+
+    def store(self):
+        """An Oxigraph store of the named graphs (quads as loaded, duplicates merged)."""
+        if "named" not in self._stores:
+            import pyoxigraph as ox
+
+            st = ox.Store()
+            for quads in self.quads.values():
+                st.extend(quads)
+            self._stores["named"] = st
+        return self._stores["named"]
+
+    def union_store(self, include_ontology: bool = True):
+        """An Oxigraph store whose default graph is the distinct union of the asserted graphs."""
+        key = ("union", include_ontology)
+        if key not in self._stores:
+            import pyoxigraph as ox
+
+            st = ox.Store()
+            dg = ox.DefaultGraph()
+            for name, quads in self.quads.items():
+                if include_ontology or name != ONTOLOGY_GRAPH:
+                    st.extend(ox.Quad(q.subject, q.predicate, q.object, dg) for q in quads)
+            self._stores[key] = st
+        return self._stores[key]
 
     def union(self, include_ontology: bool = True):
-        """One rdflib Graph of every asserted graph (shapes and reasoning need a single graph)."""
+        """One rdflib Graph of every asserted graph (pySHACL and owlrl need a single graph)."""
         from rdflib import Graph
 
         g = Graph()
@@ -62,10 +155,17 @@ class Inputs:
         return g
 
     def graphs_with_subject(self, node) -> list[str]:
-        return sorted(str(n) for n, g in self.graphs.items() if (node, None, None) in g)
+        from rdflib import Literal
+
+        from chainkg.build.fastshacl import to_ox
+
+        if isinstance(node, Literal) or node is None:
+            return []
+        st = self.store()
+        return sorted({q.graph_name.value for q in st.quads_for_pattern(to_ox(node), None, None, None)})
 
     def claim_graphs(self) -> list[str]:
-        return sorted(str(n) for n in self.graphs if str(n).startswith(CLAIM_NS))
+        return sorted(n for n in self.quads if n.startswith(CLAIM_NS))
 
 
 def input_files(config: Config) -> list[Path]:
@@ -142,12 +242,79 @@ def _quads(ds):
             yield s, p, o, g.identifier
 
 
+def _parse_quads(path: Path, fmt: str) -> list:
+    """The file's quads as pyoxigraph terms, parsed by Oxigraph (about 40x faster than rdflib).
+    A file Oxigraph refuses is parsed again by rdflib, which names the problem as it always has
+    (syntax errors with file and line; invalid IRIs and literals go on to the checks)."""
+    import pyoxigraph as ox
+
+    ox_fmt = ox.RdfFormat.TRIG if fmt == "trig" else ox.RdfFormat.TURTLE
+    try:
+        return list(ox.parse(path=str(path), format=ox_fmt))
+    except (SyntaxError, ValueError, OSError):
+        pass
+    from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
+
+    from chainkg.build.fastshacl import to_ox
+
+    ds = _parse(path, fmt)  # raises LoadError for what rdflib cannot read either
+    out = []
+    for s, p, o, g in _quads(ds):
+        try:
+            gn = ox.DefaultGraph() if g == DATASET_DEFAULT_GRAPH_ID else to_ox(g)
+            out.append(ox.Quad(to_ox(s), to_ox(p), to_ox(o), gn))
+        except ValueError:  # an IRI Oxigraph cannot hold: the checks report it with its line
+            out.append(("invalid", s, p, o, g))
+    return out
+
+
+def _rdflib_quads(quads) -> list:
+    """rdflib (s, p, o, g) quads for the first quad that shows each (term, position) pair: the
+    checks look at every pair once, so they see exactly what a full pass would show them."""
+    import pyoxigraph as ox
+    from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
+
+    from chainkg.build.fastshacl import to_rdflib
+
+    seen: set = set()
+    out = []
+    for q in quads:
+        if isinstance(q, tuple):
+            out.append(q[1:])
+            continue
+        s, p, o, g = q.subject, q.predicate, q.object, q.graph_name
+        keys = ((s, 0), (p, 1), (o, 2 if p.value == RDF_TYPE else 0), (g, 3))
+        if all(k in seen for k in keys):
+            continue
+        seen.update(keys)
+        rg = DATASET_DEFAULT_GRAPH_ID if isinstance(g, ox.DefaultGraph) else to_rdflib(g)
+        out.append((to_rdflib(s), to_rdflib(p), to_rdflib(o), rg))
+    return out
+
+
+def _triples(quads) -> list:
+    from chainkg.build.fastshacl import to_rdflib
+
+    return [(to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)) for q in quads]
+
+
 def load(config: Config, *, strict: bool = True) -> Inputs:
     """Read every input file into named graphs. With `strict` (always, except to inspect broken
     data) the checks of chainkg.build.check run on every file; their problems stop the load
     together, as CheckFailed (one line each)."""
-    from rdflib import Graph, URIRef
-    from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
+    # rdflib logs an ill-typed literal with a traceback when a term is converted; the checks
+    # report it as one line instead
+    quiet, term_log = _Quiet(), logging.getLogger("rdflib.term")
+    term_log.addFilter(quiet)
+    try:
+        return _load(config, strict)
+    finally:
+        term_log.removeFilter(quiet)
+
+
+def _load(config: Config, strict: bool) -> Inputs:
+    import pyoxigraph as ox
+    from rdflib import Graph
 
     from chainkg.build.check import Checker, Vocabulary
 
@@ -155,61 +322,68 @@ def load(config: Config, *, strict: bool = True) -> Inputs:
     checker = Checker()
     parsed_ontology = []
 
-    def add(graph_name: str, triples, origin: Path) -> None:
-        key = URIRef(graph_name)
-        g = inputs.graphs.setdefault(key, Graph(identifier=key))
-        for t in triples:
-            g.add(t)
-        inputs.origin.setdefault(key, [])
-        if origin not in inputs.origin[key]:
-            inputs.origin[key].append(origin)
+    def valid(quads) -> list:
+        return [q for q in quads if not isinstance(q, tuple)]
 
     for path in sorted(config.ontology_dir.glob("*.ttl")):
-        ds = _parse(path, "turtle")
-        add(ONTOLOGY_GRAPH, ds.default_graph, path)
-        parsed_ontology.append((path, ds))
-    vocab = Vocabulary(inputs.graphs.get(URIRef(ONTOLOGY_GRAPH), Graph())) if strict else None
+        quads = _parse_quads(path, "turtle")
+        inputs.add_graph(ONTOLOGY_GRAPH, (q for q in valid(quads) if isinstance(q.graph_name, ox.DefaultGraph)), path)
+        parsed_ontology.append((path, quads))
+    ontology = Graph()
+    for t in _triples(inputs.quads.get(ONTOLOGY_GRAPH, [])):
+        ontology.add(t)
+    vocab = Vocabulary(ontology) if strict else None
     checker.vocab = vocab
     if strict:
-        for path, ds in parsed_ontology:
-            checker.check_terms(path, _quads(ds), vocab=vocab)
+        for path, quads in parsed_ontology:
+            checker.check_terms(path, _rdflib_quads(quads), vocab=vocab)
 
     for path in sorted(config.triples_dir.glob("*.ttl")):
-        ds = _parse(path, "turtle")
+        quads = _parse_quads(path, "turtle")
+        default = [q for q in valid(quads) if isinstance(q.graph_name, ox.DefaultGraph)]
         if strict:
-            checker.check_terms(path, _quads(ds), vocab=vocab)
-            checker.check_role(path, "catalogue", ds.default_graph)
-        add(PROVENANCE_GRAPH, ds.default_graph, path)
+            checker.check_terms(path, _rdflib_quads(quads), vocab=vocab)
+            checker.check_role(path, "catalogue", _triples(default))
+        inputs.add_graph(PROVENANCE_GRAPH, default, path)
 
-    rdf_type, claim_cls = URIRef(RDF_TYPE), URIRef(CK + "Claim")
+    rdf_type, claim_cls = ox.NamedNode(RDF_TYPE), ox.NamedNode(CK + "Claim")
+    background = ox.NamedNode(BACKGROUND_GRAPH)
     for path in sorted(config.triples_dir.glob("*.trig")):
-        ds = _parse(path, "trig")
-        default = ds.graph(DATASET_DEFAULT_GRAPH_ID)
-        named = {g.identifier: g for g in ds.graphs() if g.identifier != DATASET_DEFAULT_GRAPH_ID}
+        quads = _parse_quads(path, "trig")
+        default, named = [], {}
+        for q in valid(quads):
+            if isinstance(q.graph_name, ox.DefaultGraph):
+                default.append(q)
+            else:
+                named.setdefault(q.graph_name, []).append(q)
         if strict:
-            checker.check_terms(path, _quads(ds), vocab=vocab)
-            checker.check_role(path, "claim-description", default)
-            if URIRef(BACKGROUND_GRAPH) in named:
-                checker.check_role(path, "background", named[URIRef(BACKGROUND_GRAPH)], graph=BACKGROUND_GRAPH)
+            checker.check_terms(path, _rdflib_quads(quads), vocab=vocab)
+            checker.check_role(path, "claim-description", _triples(default))
+            if background in named:
+                checker.check_role(path, "background", _triples(named[background]), graph=BACKGROUND_GRAPH)
+        claims = {q.subject for q in default if q.predicate == rdf_type and q.object == claim_cls}
         for name, g in named.items():
-            if not len(g):
-                continue
-            if name in inputs.graphs and str(name) not in (BACKGROUND_GRAPH,):
-                raise LoadError(path, f"graph <{name}> is also defined in {inputs.origin[name][0]}")
-            is_claim = (name, rdf_type, claim_cls) in default
-            if not is_claim and str(name) != BACKGROUND_GRAPH:
-                raise LoadError(path, f"named graph <{name}> is not described as a ck:Claim in this file")
-            if is_claim and not str(name).startswith(CLAIM_NS):
-                raise LoadError(path, f"claim <{name}> must have an IRI under {CLAIM_NS}")
-            add(str(name), g, path)
-        for s, p, o in default:
-            if s not in named:
+            if name.value in inputs.quads and name.value != BACKGROUND_GRAPH:
+                from rdflib import URIRef
+
+                raise LoadError(path, f"named graph <{name.value}> is also defined in {inputs.origin[URIRef(name.value)][0]}")
+            is_claim = name in claims
+            if not is_claim and name != background:
+                raise LoadError(path, f"named graph <{name.value}> is not described as a ck:Claim in this file")
+            if is_claim and not name.value.startswith(CLAIM_NS):
+                raise LoadError(path, f"claim <{name.value}> must have an IRI under {CLAIM_NS}")
+            inputs.add_graph(name.value, g, path)
+        for q in default:
+            if q.subject not in named:
+                from chainkg.build.fastshacl import to_rdflib
+
+                s, p, o = to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)
                 raise LoadError(
                     path,
                     f"asserted triple outside a claim: <{s}> <{p}> {o.n3()} "
                     "(put facts inside a claim graph; the default graph only describes claims)",
                 )
-        add(PROVENANCE_GRAPH, default, path)
+        inputs.add_graph(PROVENANCE_GRAPH, default, path)
     if checker.problems:
         raise CheckFailed(checker.problems)
     return inputs

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from chainkg.build.dataset import CacheError, FrozenDataset, cached_versions, freeze
+from chainkg.build.dataset import CacheError, FrozenDataset, cached_versions
 from chainkg.build.load import INFERRED_GRAPH, Inputs, inputs_hash, load
 from chainkg.config import Config
 
@@ -63,8 +63,8 @@ def run_stages(config: Config, version: str, progress: Callable | None = None) -
     except LoadError as e:
         raise BuildError(str(e)) from None
     timings["load"] = time.perf_counter() - t
-    n_asserted = sum(len(g) for g in inputs.graphs.values())
-    _say(progress, f"load      {timings['load']:6.2f}s  {len(inputs.graphs)} graphs, {n_asserted} triples")
+    n_asserted = inputs.count()
+    _say(progress, f"load      {timings['load']:6.2f}s  {len(inputs.quads)} graphs, {n_asserted} triples")
 
     t = time.perf_counter()
     try:
@@ -89,23 +89,37 @@ def run_stages(config: Config, version: str, progress: Callable | None = None) -
     # -- end issue #10
 
     t = time.perf_counter()
-    union = inputs.union(include_ontology=True)
     try:
-        inferred = reason(union, config.reasoner)
+        inferred = reason(inputs.union_store(include_ontology=True), config.reasoner)
     except InconsistencyError as e:
         raise BuildError(f"inconsistent data ({config.reasoner}): {e}") from None
     timings["reason"] = time.perf_counter() - t
     _say(progress, f"reason    {timings['reason']:6.2f}s  {len(inferred)} inferred triples ({config.reasoner})")
 
     t = time.perf_counter()
-    graphs = dict(inputs.graphs)
-    graphs[INFERRED_GRAPH] = inferred
     meta = {"reasoner": config.reasoner, "timings": timings}
-    dataset = freeze(graphs, version, meta)
+    dataset = _freeze(inputs, inferred, version, meta)
     dataset, ext_warnings = ext.complete(dataset)  # issue #10: stream the imports in; their warnings
     timings["freeze"] = time.perf_counter() - t
     _say(progress, f"freeze    {timings['freeze']:6.2f}s  {len(dataset.store)} quads")
     return BuildResult(dataset=dataset, cached=False, timings=timings, warnings=report.warnings + ext_warnings)
+
+
+def _freeze(inputs: Inputs, inferred, version: str, meta: dict) -> FrozenDataset:
+    """freeze() without an rdflib round trip: the asserted quads go into the store as Oxigraph
+    terms, only the inferred triples are converted."""
+    import pyoxigraph as ox
+
+    from chainkg.build.dataset import compute_stats
+    from chainkg.build.fastshacl import to_ox
+
+    store = ox.Store()
+    store.extend(q for q in inputs.store())
+    g = ox.NamedNode(INFERRED_GRAPH)
+    store.extend(ox.Quad(to_ox(s), to_ox(p), to_ox(o), g) for s, p, o in inferred)
+    dataset = FrozenDataset(store=store, version=version, meta=dict(meta))
+    dataset.meta["stats"] = compute_stats(dataset)
+    return dataset
 
 
 def build(config: Config, *, force: bool = False, fallback: bool = False,

@@ -32,19 +32,24 @@ class InconsistencyError(Exception):
     """The data contradicts the ontology (owlrl error markers, or owl:Nothing members)."""
 
 
+_XSD_STRING = XSD_NS + "string"
+
+
 def _normalise(term):
     from rdflib import Literal
-    from rdflib.namespace import XSD
 
-    if isinstance(term, Literal) and term.datatype == XSD.string and term.language is None:
+    if type(term) is Literal and term.language is None and term.datatype is not None \
+            and str(term.datatype) == _XSD_STRING:
         return Literal(str(term))
     return term
 
 
 def clean(triples, asserted) -> set:
     """The genuinely new, meaningful triples of a closure."""
-    from rdflib import Literal
+    from rdflib import Literal, URIRef
 
+    rdf_type = URIRef(RDF_NS + "type")
+    noise, trivial = {URIRef(i) for i in REFLEXIVE_NOISE}, {URIRef(i) for i in TRIVIAL_TYPES}
     out = set()
     for s, p, o in triples:
         s, o = _normalise(s), _normalise(o)
@@ -52,9 +57,9 @@ def clean(triples, asserted) -> set:
             continue
         if str(s).startswith(AXIOMATIC_NAMESPACES):
             continue
-        if str(p) in REFLEXIVE_NOISE and s == o:
+        if p in noise and s == o:
             continue
-        if str(p) == RDF_NS + "type" and str(o) in TRIVIAL_TYPES:
+        if p == rdf_type and o in trivial:
             continue
         if (s, p, o) in asserted:
             continue
@@ -66,23 +71,29 @@ def _check_consistency(triples) -> None:
     """Engine-independent checks on a closure, plus owlrl's own error markers."""
     from collections import defaultdict
 
-    from rdflib.namespace import OWL, RDF
+    from rdflib import URIRef
 
+    err, rdf_type, nothing = URIRef(ERR_NS + "error"), URIRef(RDF_NS + "type"), URIRef(OWL_NS + "Nothing")
+    disjoint_with, same_as = URIRef(OWL_NS + "disjointWith"), URIRef(OWL_NS + "sameAs")
+    different_from = URIRef(OWL_NS + "differentFrom")
+    watched = {err, rdf_type, disjoint_with, same_as, different_from}
     problems = []
     types = defaultdict(set)
     disjoint, same, different = [], [], set()
     for s, p, o in triples:
-        if str(p) == ERR_NS + "error":
+        if p not in watched:
+            continue
+        if p == err:
             problems.append(str(o))
-        elif p == RDF.type:
+        elif p == rdf_type:
             types[s].add(o)
-            if o == OWL.Nothing:
+            if o == nothing:
                 problems.append(f"{s.n3()} is a member of owl:Nothing")
-        elif p == OWL.disjointWith:
+        elif p == disjoint_with:
             disjoint.append((s, o))
-        elif p == OWL.sameAs and s != o:
+        elif p == same_as and s != o:
             same.append((s, o))
-        elif p == OWL.differentFrom:
+        elif p == different_from:
             different.add((s, o))
     for c1, c2 in disjoint:
         for node, classes in types.items():
@@ -110,15 +121,20 @@ def _owlrl(graph):
 
 def _property_chains(triples) -> list:
     """The owl:propertyChainAxiom declarations: [(super_property, [p1, p2, ...])]."""
-    from rdflib.namespace import OWL, RDF
+    from rdflib import URIRef
 
+    rdf_first, rdf_rest = URIRef(RDF_NS + "first"), URIRef(RDF_NS + "rest")
+    chain_axiom = URIRef(OWL_NS + "propertyChainAxiom")
+    watched = {rdf_first, rdf_rest, chain_axiom}
     first, rest, heads = {}, {}, []
     for s, p, o in triples:
-        if p == RDF.first:
+        if p not in watched:
+            continue
+        if p == rdf_first:
             first[s] = o
-        elif p == RDF.rest:
+        elif p == rdf_rest:
             rest[s] = o
-        elif p == OWL.propertyChainAxiom:
+        else:
             heads.append((s, o))
     chains = []
     for prop, node in heads:
@@ -135,9 +151,12 @@ def _apply_chains(triples: set, chains) -> set:
     """prp-spo2: for a chain p1 o ... o pn -> p, add (x p y) for every path x p1 .. pn y."""
     from collections import defaultdict
 
+    wanted = {step for _prop, steps in chains for step in steps}
     by_pred = defaultdict(lambda: defaultdict(set))
-    for s, p, o in triples:
-        by_pred[p][s].add(o)
+    if wanted:
+        for s, p, o in triples:
+            if p in wanted:
+                by_pred[p][s].add(o)
     new = set()
     for prop, steps in chains:
         frontier = {(s, o) for s, objs in by_pred[steps[0]].items() for o in objs}
@@ -153,27 +172,80 @@ def _reasonable(graph):
     owlrl on this graph; that one rule is applied here, alternating with reasonable to a fixpoint."""
     import reasonable
 
-    base = set(graph)
-    chains = _property_chains(base)
+    r = reasonable.PyReasoner()
+    r.from_graph(list(graph))
+    return _to_fixpoint(r, set(graph))
+
+
+def _to_fixpoint(r, base: set) -> set:
+    """Alternate the reasoner `r` (loaded with the base triples) and the property-chain rule until
+    neither adds anything. The chain's triples are added to the same reasoner, which then
+    materialises incrementally (from_graph adds to its base; measured equal to a fresh run)."""
+    closure = {(s, p, _normalise(o)) for s, p, o in r.reason()} | base
+    chains = _property_chains(closure)
     while True:
-        r = reasonable.PyReasoner()
-        r.from_graph(list(base))
-        closure = {(s, p, _normalise(o)) for s, p, o in r.reason()} | base
         extra = _apply_chains(closure, chains)
         if not extra:
             # reasonable signals inconsistency through owl:Nothing memberships (checked later);
             # owlrl-style error markers never appear in its output.
             return closure
-        base = closure | extra
+        r.from_graph(list(extra))
+        closure = {(s, p, _normalise(o)) for s, p, o in r.reason()} | closure | extra
+
+
+def _asserted_set(store) -> set:
+    """The default graph of an Oxigraph store as a set of rdflib triples (terms converted once each)."""
+    import pyoxigraph as ox
+
+    from chainkg.build.fastshacl import to_rdflib
+
+    memo: dict = {}
+
+    def conv(t):
+        r = memo.get(t)
+        if r is None:
+            r = memo[t] = _normalise(to_rdflib(t))
+        return r
+
+    return {(conv(q.subject), conv(q.predicate), conv(q.object))
+            for q in store.quads_for_pattern(None, None, None, ox.DefaultGraph())}
+
+
+def _reasonable_store(store, asserted: set) -> set:
+    """reasonable reading the store's default graph from an N-Triples file (its own parser), not
+    from rdflib terms built in Python; property chains as in `_reasonable`."""
+    import os
+    import tempfile
+
+    import pyoxigraph as ox
+    import reasonable
+
+    fd, path = tempfile.mkstemp(suffix=".ttl")  # N-Triples is Turtle; reasonable reads .ttl
+    os.close(fd)
+    try:
+        store.dump(path, ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
+        r = reasonable.PyReasoner()
+        r.load_file(path)
+    finally:
+        os.unlink(path)
+    return _to_fixpoint(r, asserted)
 
 
 def reason(graph, engine: str = "reasonable") -> set:
-    """Return the cleaned inferred triples of `graph` (an rdflib Graph: ontology + asserted)."""
+    """Return the cleaned inferred triples of `graph`: an rdflib Graph of ontology + asserted, or
+    an Oxigraph Store whose default graph holds them (read without rdflib by `reasonable`)."""
     if engine not in ENGINES:
         raise ValueError(f"unknown reasoner {engine!r}; choose one of {', '.join(ENGINES)}")
-    closure = _owlrl(graph) if engine == "owlrl" else _reasonable(graph)
+    import pyoxigraph as ox
+
+    if isinstance(graph, ox.Store):
+        asserted = _asserted_set(graph)
+        closure = _owlrl(asserted) if engine == "owlrl" else _reasonable_store(graph, asserted)
+    else:
+        asserted = graph
+        closure = _owlrl(graph) if engine == "owlrl" else _reasonable(graph)
     _check_consistency(closure)
-    return clean(closure, graph)
+    return clean(closure, asserted)
 
 
 def data_inferences(triples, ontology_ns: str = "https://w3id.org/chainkg/") -> set:

@@ -175,17 +175,44 @@ def _line(sources: dict, file: str, graph: str, focus, path, value) -> int | Non
     return sources[file].line_of(URIRef(graph), focus, path if isinstance(path, URIRef) else None, value)
 
 
+ENGINES = ("oxigraph", "pyshacl")
+
+
+def engine_for(config: Config) -> str:
+    """The SHACL engine: `oxigraph` (chainkg.build.fastshacl, the default by measurement) or
+    `pyshacl` (the reference); from the config's `validator` when it has one, else the
+    CHAINKG_VALIDATOR environment variable."""
+    import os
+
+    engine = getattr(config, "validator", None) or os.environ.get("CHAINKG_VALIDATOR") or "oxigraph"
+    if engine not in ENGINES:
+        raise ValueError(f"unknown validator {engine!r}; choose one of {', '.join(ENGINES)}")
+    return engine
+
+
 def validate(inputs: Inputs, config: Config, shapes=None) -> Report:
     if shapes is None:
-        from rdflib import URIRef
-
         from chainkg.build.check import Vocabulary
         from chainkg.build.load import ONTOLOGY_GRAPH
 
-        ontology = inputs.graphs.get(URIRef(ONTOLOGY_GRAPH))
+        ontology = inputs.graph(ONTOLOGY_GRAPH) if ONTOLOGY_GRAPH in inputs.quads else None
         shapes = load_shapes(config, vocab=Vocabulary(ontology) if ontology is not None else None)
+    engine = engine_for(config)
     try:
-        results = validate_graph(inputs.union(include_ontology=True), shapes)
+        results = None
+        if engine == "oxigraph":
+            from chainkg.build.fastshacl import Unsupported, validate_store
+
+            try:
+                results = validate_store(inputs.union_store(include_ontology=True), shapes)
+            except Unsupported as e:
+                import logging
+
+                logging.getLogger("chainkg.build").warning("shapes use %s: validating with pySHACL instead", e)
+            except Exception:  # noqa: BLE001 - a malformed shape: pySHACL names the problem, as it always has
+                results = None
+        if results is None:
+            results = validate_graph(inputs.union(include_ontology=True), shapes)
     except Exception as e:  # pySHACL refusing a shape: one line, no traceback
         from chainkg.build.load import LoadError
 
