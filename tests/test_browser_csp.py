@@ -7,14 +7,12 @@ A control test injects an inline script and checks that both witnesses see it.""
 
 from __future__ import annotations
 
-import os
 import shutil
-import time
-from pathlib import Path
 
 import pytest
 
 import test_api_project as project
+from browser import start_chromium, wait
 from test_api_project import ID
 
 web_config, web_server = project.web_config, project.web_server
@@ -31,35 +29,9 @@ document.addEventListener('securitypolicyviolation', function (e) {
 
 @pytest.fixture(scope="module")
 def browser():
-    if not (Path(CHROMIUM).exists() and Path(DRIVER).exists()):
-        message = "chromium and chromium-driver are missing: run scripts/install-system-deps.sh"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000",
-                "--lang=en-US"):
-        opts.add_argument(arg)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
-    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": RECORDER})
-    driver.set_page_load_timeout(30)
+    driver = start_chromium(init_script=RECORDER)
     yield driver
     driver.quit()
-
-
-def wait(predicate, timeout: float = 15.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting")
 
 
 def violations(driver) -> list[str]:

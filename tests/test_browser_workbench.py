@@ -4,14 +4,12 @@ downloaded). Screenshots of every page go to test-output/browser/."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import time
 from pathlib import Path
 
 import pytest
 
 import test_api_project as project
+from browser import start_chromium, wait
 from test_api_project import ID
 
 # the web project's fixtures (built once per test process; see test_api_project.py)
@@ -19,45 +17,16 @@ web_config, web_server = project.web_config, project.web_server
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "test-output" / "browser"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    if not (Path(CHROMIUM).exists() and Path(DRIVER).exists()):
-        message = "chromium and chromium-driver are missing: run scripts/install-system-deps.sh"
-        if os.environ.get("CI"):
-            pytest.fail(message)  # CI installs them (make test): missing there is a broken setup
-        pytest.skip(message)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
     downloads = tmp_path_factory.mktemp("downloads")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000",
-                "--lang=en-US"):
-        opts.add_argument(arg)
-    opts.add_experimental_option("prefs", {"download.default_directory": str(downloads),
-                                           "download.prompt_for_download": False})
-    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
-    driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    driver = start_chromium(downloads=downloads)
     driver.downloads = downloads
-    driver.set_page_load_timeout(30)
     SHOTS.mkdir(parents=True, exist_ok=True)
     yield driver
     driver.quit()
-
-
-def wait(predicate, timeout: float = 15.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting")
 
 
 def shot(driver, name: str) -> None:

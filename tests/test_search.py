@@ -6,9 +6,7 @@ from the home page in headless chromium."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import sqlite3
 import urllib.error
 import urllib.parse
@@ -17,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from browser import start_chromium
 from chainkg.build import textindex
 from chainkg.build.pipeline import build
 from chainkg.config import Config
@@ -302,28 +301,9 @@ def test_search_over_http(live_server):
 
 # -- a person, in headless chromium --------------------------------------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-
-
 @pytest.fixture(scope="module")
 def browser():
-    if not (Path(CHROMIUM).exists() and Path(DRIVER).exists()):
-        message = "chromium and chromium-driver are missing: run scripts/install-system-deps.sh"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000",
-                "--lang=en-US"):
-        opts.add_argument(arg)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
-    driver.set_page_load_timeout(30)
+    driver = start_chromium()
     yield driver
     driver.quit()
 
