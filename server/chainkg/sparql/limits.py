@@ -101,8 +101,9 @@ class ResultCache:
             self._data.move_to_end(key)
             return item[0]
 
-    def put(self, key, value) -> None:
-        n = self.size(value)
+    def put(self, key, value, n: int | None = None) -> None:
+        """Keep value under key (n: its size in bytes, else estimated by `size`)."""
+        n = max(1, self.size(value) if n is None else n)
         if n > self.max_entry:
             return
         with self._lock:

@@ -7,8 +7,7 @@ Nothing here knows about HTTP; linked_data.py maps IRIs to URLs and picks the re
 from __future__ import annotations
 
 import difflib
-import threading
-from collections import Counter, OrderedDict, defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable
 from decimal import Decimal, InvalidOperation
 
@@ -16,6 +15,7 @@ import pyoxigraph as ox
 
 from chainkg.build.dataset import PREFIXES, FrozenDataset
 from chainkg.build.load import BACKGROUND_GRAPH, CK, CLAIM_NS, INFERRED_GRAPH, PROVENANCE_GRAPH
+from chainkg.sparql.limits import ResultCache
 
 RDF = PREFIXES["rdf"]
 RDFS = PREFIXES["rdfs"]
@@ -458,39 +458,19 @@ def suggestions(index: SuggestionIndex, text: str, lang: str, url, store: ox.Sto
 
 # -- a bounded cache ----------------------------------------------------------------------------
 
-class BoundedCache:
-    """Least recently used, bounded by entries and by (estimated) bytes; thread-safe. A value is
-    built outside the lock (two threads may build the same one; the second is kept)."""
+class BoundedCache(ResultCache):
+    """The result cache (LRU by entries and estimated bytes) with get-or-build: a value is built
+    outside the lock (two threads may build the same one; the second is kept)."""
 
     def __init__(self, max_entries: int = 64, max_bytes: int = 64 << 20):
-        self.max_entries, self.max_bytes = max_entries, max_bytes
-        self._items: OrderedDict[Hashable, tuple[object, int]] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
+        super().__init__(entries=max_entries, max_bytes=max_bytes, max_entry=max_bytes, size=approx_size)
 
-    def __len__(self) -> int:
-        return len(self._items)
-
-    @property
-    def nbytes(self) -> int:
-        return self._bytes
-
-    def get(self, key: Hashable, build: Callable[[], object], size: Callable[[object], int] | None = None):
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key][0]
+    def get(self, key: Hashable, build: Callable[[], object] | None = None, size: Callable[[object], int] | None = None):
+        value = super().get(key)
+        if value is not None or build is None:
+            return value
         value = build()
-        n = max(1, size(value) if size else approx_size(value))
-        if n > self.max_bytes:
-            return value  # too big to keep: served, not cached
-        with self._lock:
-            if key in self._items:
-                self._bytes -= self._items.pop(key)[1]
-            self._items[key] = (value, n)
-            self._bytes += n
-            while len(self._items) > self.max_entries or self._bytes > self.max_bytes:
-                self._bytes -= self._items.popitem(last=False)[1][1]
+        self.put(key, value, size(value) if size else None)
         return value
 
 
