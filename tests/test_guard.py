@@ -17,10 +17,10 @@ from chainkg.sparql.guard import (
     UNREADABLE,
     check_bounds,
     check_query,
-    explain_syntax_error,
     inspect_query,
     oxigraph_unescape,
 )
+from chainkg.sparql.messages import explain_syntax_error
 
 EVIL = "http://127.0.0.1:9/x"
 

@@ -18,8 +18,9 @@ from chainkg.build.dataset import PREFIXES, FrozenDataset
 from chainkg.config import Config
 from chainkg.sparql.errors import BadRequest, EvaluationError, QueryError, QuerySyntaxError
 from chainkg.sparql.formats import GRAPH_FORMATS, RESULT_FORMATS, Format, format_for, json_term, serialize_results, term_from_json
-from chainkg.sparql.guard import check_bounds, check_query, explain_syntax_error, inspect_query
+from chainkg.sparql.guard import check_bounds, check_query, inspect_query
 from chainkg.sparql.limits import ResultCache
+from chainkg.sparql.messages import explain_syntax_error
 from chainkg.sparql.sandbox import InProcess, job
 
 
