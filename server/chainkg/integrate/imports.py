@@ -140,6 +140,8 @@ def declaration_files(config: Config) -> list[Path]:
                 meta = _cache_meta_path(config, spec)
                 if spec.is_url and meta.is_file():
                     files.append(meta)  # the retrieval time goes into the provenance graph
+                elif not spec.is_url and (config.root / spec.source).is_file():
+                    files.append(config.root / spec.source)  # a changed file must not hit the cache
         except ImportProblem:
             pass  # the build reports it
     links = config.root / LINKS_DIR
