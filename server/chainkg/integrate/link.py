@@ -354,3 +354,35 @@ def disagreements(ds) -> list[Disagreement]:
 
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+# -- measuring: precision and recall on a labelled set ----------------------------------------------
+def things(ds, prefix: str) -> dict[str, Thing]:
+    """Labelled things whose IRI starts with `prefix`, in any graph of `ds`."""
+    return _things(ds, f'FILTER(STRSTARTS(STR(?s), "{prefix}"))')
+
+
+def read_labelled(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(line for line in f if not line.startswith("#")))
+
+
+def evaluate(pairs: list[dict], lookup: dict[str, Thing]) -> dict:
+    """Score every labelled pair as the linker would; a pair counts as linked when it would be
+    accepted (skos:exactMatch). Returns counts, precision, recall and the pairs it got wrong."""
+    tp = fp = fn = tn = 0
+    wrong = []
+    for row in pairs:
+        a, b = lookup.get(row["ours"]), lookup.get(row["theirs"])
+        if a is None or b is None:
+            raise ImportProblem(f"labelled pair names an unknown thing: {row['ours']} / {row['theirs']}")
+        c = score(a, b)
+        linked = c is not None and c.decision == "accept"
+        truth = row["match"].strip() == "1"
+        tp, fp, fn, tn = tp + (linked and truth), fp + (linked and not truth), fn + (not linked and truth), tn + (not linked and not truth)
+        if linked != truth:
+            wrong.append((row["ours"], row["theirs"], c.score if c else 0.0, "; ".join(c.reasons) if c else "no shared name"))
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    return {"pairs": len(pairs), "tp": tp, "fp": fp, "fn": fn, "tn": tn, "precision": precision, "recall": recall,
+            "wrong": wrong}
