@@ -213,7 +213,9 @@ def _asserted_set(store) -> set:
 
 def _reasonable_store(store, asserted: set) -> set:
     """reasonable reading the store's default graph from an N-Triples file (its own parser), not
-    from rdflib terms built in Python; property chains as in `_reasonable`."""
+    from rdflib terms built in Python; property chains as in `_reasonable`. Literals come out
+    as the store holds them (Oxigraph keeps numbers in canonical form: "20.0"^^xsd:decimal is
+    "20"), which is what the frozen store would make of them anyway."""
     import os
     import tempfile
 
