@@ -169,3 +169,18 @@ def test_cli_link_writes_a_review_file(config, kg, tmp_path):
     bad = subprocess.run([CHAINKG, "--build-dir", str(config.build_dir), "link", "--with", "nothing"],
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode == 1 and bad.stderr.startswith("error: graph https://w3id.org/chainkg/graph/ext/nothing holds no")
+
+
+def test_the_void_lists_the_import_and_the_linkset(kg):
+    from chainkg.web.void import void_triples
+
+    triples = {(t.subject.value, t.predicate.value, t.object.value) for t in
+               void_triples(kg, "https://w3id.org/chainkg/", "http://127.0.0.1/", [])}
+    ext, links = "https://w3id.org/chainkg/graph/ext/gb2260", "https://w3id.org/chainkg/graph/links/gb2260"
+    void = "http://rdfs.org/ns/void#"
+    assert (ext, "http://purl.org/dc/terms/license", "http://spdx.org/licenses/BSD-2-Clause") in triples
+    assert not [t for t in triples if t[0] == ext and t[1].endswith("license") and "creativecommons" in t[2]]
+    assert (ext, "http://purl.org/pav/retrievedFrom", "imports/gb2260/gb2260-201904.nt") in triples
+    assert (links, "http://www.w3.org/1999/02/22-rdf-syntax-ns#type", void + "Linkset") in triples
+    assert (links, void + "objectsTarget", ext) in triples
+    assert [t[2] for t in triples if t[0] == links and t[1] == void + "triples"] == ["23"]

@@ -110,15 +110,20 @@ def void_triples(ds: FrozenDataset, base: str, service_root: str, dumps: list[di
         add(dataset, DCT + "source", q.subject)
 
     for g, n in sorted(c["graphs"].items()):
+        if g.startswith(LINKS_GRAPH_NS):  # a void:Linkset, described below with its own counts
+            continue
         sub = iri(g)
         add(dataset, VOID + "subset", sub)
         add(sub, RDF_TYPE, iri(VOID + "Dataset"))
         add(sub, VOID + "triples", num(n))
+        if g.startswith(EXT_GRAPH_NS):  # an import: its own licence and title, from graph/provenance
+            continue
         add(sub, DCT + "license", iri(LICENSE))
         zh, en = GRAPH_TITLES.get(g, (None, g.rsplit("/", 1)[-1]))
         if zh:
             add(sub, DCT + "title", ox.Literal(zh, language="zh"))
         add(sub, DCT + "title", ox.Literal(en, language="en"))
+    _imports_and_linksets(ds, dataset, add, iri, num)  # issue #10
     claims = iri(base + "dataset#claims")
     add(dataset, VOID + "subset", claims)
     add(claims, RDF_TYPE, iri(VOID + "Dataset"))
@@ -153,3 +158,40 @@ def example_resources(ds: FrozenDataset, base: str, n: int = 3) -> list[str]:
                     if isinstance(q.subject, ox.NamedNode) and q.subject.value.startswith(base + "id/"))
     first = [base + "id/qingdao"] if base + "id/qingdao" in sizes else []
     return first + [s for s, _ in sizes.most_common(n + 1) if s not in first][: n - len(first)]
+
+
+EXT_GRAPH_NS = "https://w3id.org/chainkg/graph/ext/"
+LINKS_GRAPH_NS = "https://w3id.org/chainkg/graph/links/"
+PAV = "http://purl.org/pav/"
+
+
+def _imports_and_linksets(ds: FrozenDataset, dataset, add, iri, num) -> None:
+    """Imports (graph/ext/NAME) keep the source, retrieval time and licence graph/provenance gives
+    them; each graph/links/NAME is a void:Linkset from our dataset to that import, with its counts."""
+    described = {DCT + "title", DCT + "license", DCT + "source", PAV + "retrievedFrom", PAV + "retrievedOn",
+                 "http://www.w3.org/ns/dcat#checksum"}
+    prov = ox.NamedNode(PROVENANCE_GRAPH)
+    for g in ds.graph_names():
+        if not g.startswith(EXT_GRAPH_NS):
+            continue
+        sub = iri(g)
+        for q in ds.store.quads_for_pattern(sub, None, None, prov):
+            if q.predicate.value in described:
+                add(sub, q.predicate.value, q.object)
+    for g in ds.graph_names():
+        if not g.startswith(LINKS_GRAPH_NS):
+            continue
+        name = g[len(LINKS_GRAPH_NS):]
+        linkset = iri(g)
+        add(dataset, VOID + "subset", linkset)
+        add(linkset, RDF_TYPE, iri(VOID + "Linkset"))
+        add(linkset, VOID + "subjectsTarget", dataset)
+        add(linkset, VOID + "objectsTarget", iri(EXT_GRAPH_NS + name))
+        add(linkset, VOID + "target", dataset)
+        add(linkset, VOID + "target", iri(EXT_GRAPH_NS + name))
+        add(linkset, DCT + "title", ox.Literal(f"Reviewed links to import {name}", language="en"))
+        counts = Counter(q.predicate.value for q in ds.store.quads_for_pattern(None, None, None, linkset)
+                         if q.predicate.value.startswith(PREFIXES["skos"]))
+        for predicate in sorted(counts):
+            add(linkset, VOID + "linkPredicate", iri(predicate))
+        add(linkset, VOID + "triples", num(sum(counts.values())))
