@@ -170,6 +170,8 @@ class SourceText:
 
 def _strip_comment(line: str) -> str:
     """The line without a trailing `# comment` (a `#` inside a string or an <IRI> stays)."""
+    if "#" not in line:  # most lines: nothing to scan
+        return line
     quote, in_iri = None, False
     i = 0
     while i < len(line):

@@ -34,13 +34,13 @@ class InconsistencyError(Exception):
 
 _XSD_STRING = XSD_NS + "string"
 
+from rdflib import Literal as _Literal  # noqa: E402 - _normalise runs once per closure triple
+
 
 def _normalise(term):
-    from rdflib import Literal
-
-    if type(term) is Literal and term.language is None and term.datatype is not None \
+    if type(term) is _Literal and term.language is None and term.datatype is not None \
             and str(term.datatype) == _XSD_STRING:
-        return Literal(str(term))
+        return _Literal(str(term))
     return term
 
 
@@ -211,11 +211,29 @@ def _asserted_set(store) -> set:
             for q in store.quads_for_pattern(None, None, None, ox.DefaultGraph())}
 
 
+_SCHEMA_NS = (RDF_NS, RDFS_NS, OWL_NS)
+_ANNOTATIONS = {RDFS_NS + "label", RDFS_NS + "comment", RDFS_NS + "seeAlso", RDFS_NS + "isDefinedBy"}
+
+
+def _is_schema(p, o) -> bool:
+    """A triple any rule may join with (an axiom, a restriction, a list): kept in every pass."""
+    p = str(p)
+    if p == RDF_NS + "type":
+        return str(o).startswith(_SCHEMA_NS)
+    return p.startswith(_SCHEMA_NS) and p not in _ANNOTATIONS
+
+
 def _reasonable_store(store, asserted: set) -> set:
     """reasonable reading the store's default graph from an N-Triples file (its own parser), not
-    from rdflib terms built in Python; property chains as in `_reasonable`. Literals come out
-    as the store holds them (Oxigraph keeps numbers in canonical form: "20.0"^^xsd:decimal is
-    "20"), which is what the frozen store would make of them anyway."""
+    from rdflib terms built in Python. Literals come out as the store holds them (Oxigraph keeps
+    numbers in canonical form: "20.0"^^xsd:decimal is "20"), as the frozen store would anyway.
+
+    The property chain's triples (prp-spo2, which reasonable lacks) are then closed over their
+    neighbourhood only, not by a second pass over everything (which costs as much as the first):
+    every OWL 2 RL rule joins its premises through shared nodes, so a consequence of the new
+    triples rests on schema triples and on triples touching nodes the new ones touch; the
+    neighbourhood grows until a pass adds no new node. tests/test_scale.py compares the result
+    with the full alternation of `_reasonable`."""
     import os
     import tempfile
 
@@ -230,7 +248,46 @@ def _reasonable_store(store, asserted: set) -> set:
         r.load_file(path)
     finally:
         os.unlink(path)
-    return _to_fixpoint(r, asserted)
+    closure = {(s, p, _normalise(o)) for s, p, o in r.reason()} | asserted
+    del r
+    chains = _property_chains(closure)
+    schema = [t for t in closure if _is_schema(t[1], t[2])]
+    from collections import defaultdict
+
+    from rdflib import URIRef
+
+    rdf_type = URIRef(RDF_NS + "type")
+    touching = defaultdict(list)  # node -> closure triples with it as subject or object
+
+    def ends(t):  # the nodes a rule can join on (a class is joined through its instances' triples)
+        return (t[0],) if t[1] == rdf_type else (t[0], t[2])
+
+    def index(triples):
+        for t in triples:
+            for n in ends(t):
+                touching[n].append(t)
+
+    index(closure)
+    new = _apply_chains(closure, chains)
+    nodes: set = set()
+    while new:
+        closure |= new
+        index(new)
+        grown = {n for t in new for n in ends(t)} - nodes
+        nodes |= grown
+        while grown:  # close the neighbourhood of every node the new triples touch
+            sub = set(schema)
+            for n in nodes:
+                sub.update(touching.get(n, ()))
+            sr = reasonable.PyReasoner()
+            sr.from_graph(list(sub))
+            found = {(s, p, _normalise(o)) for s, p, o in sr.reason()} - closure
+            closure |= found
+            index(found)
+            grown = {n for t in found for n in ends(t)} - nodes
+            nodes |= grown
+        new = _apply_chains(closure, chains)
+    return closure
 
 
 def reason(graph, engine: str = "reasonable") -> set:
