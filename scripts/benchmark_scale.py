@@ -1,0 +1,181 @@
+#!/usr/bin/env python
+"""Scale benchmark (not a test; issue #11): build and serve synthetic chain graphs of growing size.
+
+    .venv/bin/python scripts/benchmark_scale.py                  # 10k, 50k, 100k: a few minutes
+    .venv/bin/python scripts/benchmark_scale.py --big            # adds 250k, 500k and 1M
+    .venv/bin/python scripts/benchmark_scale.py --sizes 1e6 --no-serve
+
+For each size N, scripts/generate_graph.py writes a project folder, then, each in a fresh process:
+
+- cold build (`chainkg --root DIR build`): the stage times it prints, its wall time and the peak
+  RSS of that process (os.wait4's rusage: the child itself, not the benchmark);
+- cached restart: a new process that hashes the inputs and loads the verified cache;
+- rebuild after editing one article file (a note added to one claim of one replica's file);
+- serving (unless --no-serve): `chainkg serve` and `oxigraph serve-read-only --union-default-graph`
+  on the same N-Quads, uncached lookup, two-hop, aggregation and property-path queries through the
+  load generator of scripts/benchmark_sparql.py; requests/s and the ratio to Oxigraph.
+
+Other jobs share this machine's cores: read ratios and orders of magnitude, not absolutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import benchmark_sparql as bs  # noqa: E402
+
+DEFAULT_SIZES = ("1e4", "5e4", "1e5")
+BIG_SIZES = ("2.5e5", "5e5", "1e6")
+STAGES = ("load", "validate", "reason", "freeze", "saved")
+RESTART = (
+    "import time; t=time.perf_counter(); from pathlib import Path; from chainkg.config import Config; "
+    "from chainkg.build.pipeline import build; r=build(Config(root=Path({root!r}), build_dir=Path({b!r}))); "
+    "assert r.cached; print(time.perf_counter()-t)"
+)
+
+
+def run_measured(cmd: list[str], **kwargs) -> tuple[str, float, float]:
+    """Run a command; (stdout + stderr, wall seconds, peak RSS of that process in GB)."""
+    t = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, **kwargs)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read().decode("utf-8", "replace")
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{text[-3000:]}")
+    return text, wall, usage.ru_maxrss / 1024 / 1024  # ru_maxrss is in KiB on Linux
+
+
+def stage_times(text: str) -> dict:
+    out = {}
+    for stage in STAGES:
+        m = re.search(rf"^{stage}\s+([\d.]+)s", text, re.MULTILINE)
+        if m:
+            out[stage] = float(m.group(1))
+    return out
+
+
+def edit_one_article(project: Path) -> Path:
+    """Add a note to the first claim of one replica's file: an article edit the build must take in."""
+    files = sorted((project / "triples").glob("001_r*.trig"))
+    path = files[len(files) // 2]
+    text = path.read_text(encoding="utf-8")
+    claim = re.search(r"^(<https://w3id.org/chainkg/claim/[^>]+>) \{", text, re.MULTILINE).group(1)
+    path.write_text(text + f'{claim} <https://w3id.org/chainkg/ontology#note> "edited by benchmark_scale.py"@en .\n',
+                    encoding="utf-8")
+    return path
+
+
+def throughput(project: Path, build_dir: Path, work: Path, duration: int, connections: int) -> dict:
+    """Uncached requests/s of ours and of Oxigraph's server on the same N-Quads, per query."""
+    chainkg, oxigraph = str(BIN / "chainkg"), str(BIN / "oxigraph")
+    procs: list[subprocess.Popen] = []
+    load = bs.wrk if bs.shutil.which("wrk") else bs.pyload
+    try:
+        nq = work / "data.nq"
+        subprocess.run([chainkg, "--root", str(project), "--build-dir", str(build_dir), "export", "--format", "nquads",
+                        "--out", str(nq)], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([oxigraph, "load", "--location", str(work / "ox"), "--file", str(nq)], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        ox_port, our_port = bs.free_port(), bs.free_port()
+        procs.append(subprocess.Popen([oxigraph, "serve-read-only", "--location", str(work / "ox"), "--bind",
+                                       f"127.0.0.1:{ox_port}", "--union-default-graph"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        procs.append(subprocess.Popen([chainkg, "--root", str(project), "--build-dir", str(build_dir), "serve",
+                                       "--port", str(our_port), "--workers", "2", "--max-rows", "100000",
+                                       "--timeout", "30"], stdout=subprocess.DEVNULL,
+                                      stderr=open(work / "serve.log", "w")))
+        targets = {"oxigraph": f"http://127.0.0.1:{ox_port}/query", "chainkg": f"http://127.0.0.1:{our_port}/sparql"}
+        bs.wait_for(targets["oxigraph"] + "?query=ASK%7B%7D", 600)
+        bs.wait_for(f"http://127.0.0.1:{our_port}/healthz", 600)
+        results = {}
+        for name, body in bs.QUERIES.items():
+            query = urllib.parse.quote(bs.PREFIXES + body)
+            rps = {}
+            for target, base in targets.items():
+                with urllib.request.urlopen(urllib.request.Request(f"{base}?query={query}",
+                                                                   headers={"Accept": bs.ACCEPT}), timeout=60) as r:
+                    r.read()
+                rps[target] = load(f"{base}?query={query}", duration, connections, True, work)["rps"]
+            results[name] = rps
+        return results
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", nargs="*", help="asserted triples per run (default 1e4 5e4 1e5)")
+    ap.add_argument("--big", action="store_true", help="also 250k, 500k and 1M (about half an hour)")
+    ap.add_argument("--no-serve", action="store_true", help="skip the throughput runs")
+    ap.add_argument("--duration", type=int, default=5, help="seconds per throughput run")
+    ap.add_argument("--connections", type=int, default=8)
+    ap.add_argument("--keep", type=Path, help="write the projects and builds here instead of a temporary folder")
+    args = ap.parse_args()
+    sizes = [int(float(s)) for s in (args.sizes or (DEFAULT_SIZES + (BIG_SIZES if args.big else ())))]
+    python, chainkg = sys.executable, str(BIN / "chainkg")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="chainkg-scale-") as tmp:
+        base = args.keep or Path(tmp)
+        for n in sizes:
+            project, build_dir, work = base / f"g{n}", base / f"b{n}", base / f"w{n}"
+            work.mkdir(parents=True, exist_ok=True)
+            gen, _, _ = run_measured([python, str(ROOT / "scripts" / "generate_graph.py"), str(n), str(project)])
+            asserted = int(gen.split(" asserted")[0].replace(",", ""))
+            text, cold, rss = run_measured([chainkg, "--root", str(project), "--build-dir", str(build_dir), "build",
+                                            "--force"])
+            stages = stage_times(text)
+            restart_out, restart_wall, restart_rss = run_measured(
+                [python, "-c", RESTART.format(root=str(project), b=str(build_dir))])
+            edited = edit_one_article(project)
+            text2, rebuild, rebuild_rss = run_measured([chainkg, "--root", str(project), "--build-dir", str(build_dir),
+                                                        "build"])
+            row = {"n": asserted, **stages, "build": cold, "rss": rss, "restart": float(restart_out.split()[-1]),
+                   "restart_rss": restart_rss, "rebuild": rebuild, "edited": edited.name}
+            print(f"\n== {asserted:,} asserted triples: cold build {cold:.1f} s "
+                  f"({', '.join(f'{k} {v:.1f}' for k, v in stages.items())}), peak RSS {rss:.2f} GB; "
+                  f"cached restart {row['restart']:.2f} s ({restart_rss:.2f} GB); "
+                  f"rebuild after editing {edited.name}: {rebuild:.1f} s", flush=True)
+            if not args.no_serve:
+                tput = throughput(project, build_dir, work, args.duration, args.connections)
+                row["throughput"] = tput
+                for name, rps in tput.items():
+                    print(f"   {name:14} chainkg {rps['chainkg']:8.0f} req/s   oxigraph {rps['oxigraph']:8.0f} req/s"
+                          f"   ratio {rps['chainkg'] / rps['oxigraph']:.2f}", flush=True)
+            rows.append(row)
+    print("\n| asserted triples | load | validate | reason | freeze | save | whole build | peak RSS "
+          "| cached restart | rebuild after one edit | throughput ratio (min over queries) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        ratio = min((v["chainkg"] / v["oxigraph"] for v in r["throughput"].values()), default=None) \
+            if "throughput" in r else None
+        print(f"| {r['n']:,} | {r.get('load', 0):.1f} s | {r.get('validate', 0):.1f} s | {r.get('reason', 0):.1f} s "
+              f"| {r.get('freeze', 0):.1f} s | {r.get('saved', 0):.1f} s | {r['build']:.1f} s | {r['rss']:.2f} GB "
+              f"| {r['restart']:.2f} s, {r['restart_rss']:.2f} GB | {r['rebuild']:.1f} s "
+              f"| {'-' if ratio is None else f'{ratio:.2f}'} |")
+
+
+if __name__ == "__main__":
+    main()
