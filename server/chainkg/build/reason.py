@@ -252,38 +252,26 @@ def _reasonable_store(store, asserted: set) -> set:
     del r
     chains = _property_chains(closure)
     schema = [t for t in closure if _is_schema(t[1], t[2])]
-    from collections import defaultdict
-
     from rdflib import URIRef
 
     rdf_type = URIRef(RDF_NS + "type")
-    touching = defaultdict(list)  # node -> closure triples with it as subject or object
 
     def ends(t):  # the nodes a rule can join on (a class is joined through its instances' triples)
         return (t[0],) if t[1] == rdf_type else (t[0], t[2])
 
-    def index(triples):
-        for t in triples:
-            for n in ends(t):
-                touching[n].append(t)
-
-    index(closure)
     new = _apply_chains(closure, chains)
     nodes: set = set()
     while new:
         closure |= new
-        index(new)
         grown = {n for t in new for n in ends(t)} - nodes
         nodes |= grown
         while grown:  # close the neighbourhood of every node the new triples touch
             sub = set(schema)
-            for n in nodes:
-                sub.update(touching.get(n, ()))
+            sub.update(t for t in closure if t[0] in nodes or (t[2] in nodes and t[1] != rdf_type))
             sr = reasonable.PyReasoner()
             sr.from_graph(list(sub))
             found = {(s, p, _normalise(o)) for s, p, o in sr.reason()} - closure
             closure |= found
-            index(found)
             grown = {n for t in found for n in ends(t)} - nodes
             nodes |= grown
         new = _apply_chains(closure, chains)
