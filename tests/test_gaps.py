@@ -214,6 +214,14 @@ JSON_RESULTS = {"Accept": "application/sparql-results+json"}
 
 
 def test_sparql_etags_vary_with_query_inferred_graphs_and_format(live_server):
+    def count(**params) -> int:
+        r = requests.get(live_server.sparql, params={"query": COUNT, **params}, headers=JSON_RESULTS, timeout=30)
+        return int(r.json()["results"]["bindings"][0]["n"]["value"])
+
+    # the answers differ (a cache keyed like a too-coarse ETag would hand one the other's answer)
+    everything, asserted = count(), count(inferred="false")
+    ontology, background = count(**{"default-graph-uri": ONTOLOGY_G}), count(**{"default-graph-uri": BACKGROUND_G})
+    assert everything > asserted > ontology > background > 0
     assert_etags_follow_the_answer(live_server.sparql, [
         {"params": {"query": COUNT}, "headers": JSON_RESULTS},
         {"params": {"query": COUNT, "inferred": "false"}, "headers": JSON_RESULTS},
@@ -394,3 +402,64 @@ def test_missing_w3c_manifests_skip_outside_ci_and_fail_in_ci():
     assert local.returncode in (0, 5) and "1 skipped" in local.stdout and "W3C SPARQL test manifests not found" in local.stdout
     ci = _pytest(["test_w3c_protocol.py"], {**env, "CI": "1"})
     assert ci.returncode not in (0, 5) and "W3C SPARQL test manifests not found" in ci.stdout and "skipped" not in ci.stdout
+
+
+# -- what the scanner and the result cache promise, in process --------------------------------------
+def test_the_scanner_names_what_it_refuses(kg):
+    from chainkg.sparql.errors import QueryRefused, QuerySyntaxError
+
+    with pytest.raises(QueryRefused, match="cannot read"):
+        run_query(kg, "SELECT * WHERE { SERVICE {} }", timeout=None)
+    with pytest.raises(QuerySyntaxError, match="expected SELECT, ASK, CONSTRUCT or DESCRIBE"):
+        run_query(kg, "PREFIX ex: <http://example.org/>", timeout=None)
+
+
+def test_the_result_cache_evicts_the_least_recently_used():
+    from chainkg.sparql.limits import ResultCache
+
+    cache = ResultCache(entries=3, size=lambda v: 10)
+    for k in "abc":
+        cache.put(k, k)
+    assert cache.get("a") == "a"  # a is now the most recently used
+    cache.put("d", "d")
+    assert [cache.get(k) for k in "abcd"] == ["a", None, "c", "d"]
+
+
+def test_a_list_parameter_takes_at_most_a_hundred_values():
+    from chainkg.sparql.saved import MAX_LIST_ITEMS, Parameter, ParameterError
+
+    p = Parameter(name="district", type="list", items="string")
+    assert len(p.to_terms([str(i) for i in range(MAX_LIST_ITEMS)])) == MAX_LIST_ITEMS == 100
+    with pytest.raises(ParameterError, match="more than 100"):
+        p.to_terms([str(i) for i in range(MAX_LIST_ITEMS + 1)])
+    with pytest.raises(ParameterError, match="more than 100"):
+        p.to_terms([",".join(str(i) for i in range(MAX_LIST_ITEMS + 1))])  # comma-separated counts too
+
+
+def test_q_values_above_one_are_one():
+    from chainkg.sparql.formats import negotiate
+
+    offers = ["application/sparql-results+json", "text/csv"]
+    assert negotiate("text/csv;q=5, application/sparql-results+json", offers) == offers[0]  # a tie: the first offer
+    assert negotiate("text/csv;q=-1", offers) is None
+
+
+def test_validation_reports_every_violation_not_the_first(tmp_path):
+    """Three independent faults in one project (a thing without labels, a quantity without its
+    wording, a claim without its quote): each is reported, each under its own path."""
+    from chainkg.build.load import load
+    from chainkg.build.validate import validate
+    from chainkg.config import Config
+    from conftest import MINI_TRIG
+
+    trig = (MINI_TRIG
+            .replace('rdfs:label "测试买家"@zh , "Test Buyer"@en ; skos:prefLabel "测试买家"@zh ;', "")
+            .replace(' ; ck:originalWording "约6亿元"@zh ] .', " ] .")
+            .replace(' ; ck:evidence "测试产业园位于崂山区"@zh .', " ."))
+    assert trig.count("ck:evidence") == 1 and "originalWording" not in trig and '"Test Buyer"' not in trig
+    root = make_project(tmp_path / "p", trig)
+    config = Config(root=root, build_dir=root / "build")
+    report = validate(load(config), config)
+    paths = {str(f.path).strip("<>").rsplit("#", 1)[-1] for f in report.violations}
+    assert {"originalWording", "evidence"} <= paths, report.format()
+    assert any(str(f.focus).strip("<>").endswith("/test-buyer") for f in report.violations), report.format()
