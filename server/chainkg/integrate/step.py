@@ -95,6 +95,18 @@ def _add(inputs, name: str, triples, origin) -> None:
             inputs.origin[key].append(origin)
 
 
+def _linkset_provenance(name: str, graph, path) -> list:
+    """graph/provenance: a reviewed links graph as a void:Linkset, with its file and link count."""
+    from rdflib import Literal, URIRef
+    from rdflib.namespace import RDF, XSD
+
+    g = URIRef(name)
+    return [(g, RDF.type, URIRef("http://rdfs.org/ns/void#Linkset")),
+            (g, RDF.type, URIRef("http://www.w3.org/ns/prov#Entity")),
+            (g, URIRef("http://purl.org/dc/terms/source"), Literal(str(path))),
+            (g, URIRef("http://rdfs.org/ns/void#triples"), Literal(len(graph), datatype=XSD.integer))]
+
+
 def integrate(config: Config, inputs, progress=None) -> Integration:
     """Prepare the declared imports, load the reviewed links and add what the build needs of
     them to `inputs` (see the module docstring)."""
@@ -127,7 +139,9 @@ def integrate(config: Config, inputs, progress=None) -> Integration:
         if p.meta.get("touches_ours"):  # it names our things: the reasoner must see it with our data
             _add(inputs, p.spec.graph, p.subset(), p.path)
     for name, graph in ext.links.items():
-        _add(inputs, str(name), graph, config.root / LINKS_DIR / (str(name).rsplit("/", 1)[-1] + ".ttl"))
+        path = config.root / LINKS_DIR / (str(name).rsplit("/", 1)[-1] + ".ttl")
+        _add(inputs, str(name), graph, path)
+        _add(inputs, PROVENANCE_GRAPH, _linkset_provenance(str(name), graph, path.relative_to(config.root)), path)
     if ext.prepared:
         _add(inputs, PROVENANCE_GRAPH, provenance_triples(ext.prepared, config), config.root / "imports" / "imports.toml")
     return ext
