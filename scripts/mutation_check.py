@@ -164,10 +164,10 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("M36", S + "web/linked_data.py", 'tag = f"{dataset().version}-{ext}" + (f"-{lang}-', 'tag = f"{dataset().version}" + (f"-{lang}-',
            (GAPS, "-k", "linked_data_etags"), "linked data ETag ignores the format"),
     # -- the build -----------------------------------------------------------------------------------
-    Mutant("M37", S + "build/load.py", "        for s, p, o in default:\n            if s not in named:",
-           "        for s, p, o in default:\n            if False:", ("tests/test_pipeline.py", "-k", "outside_a_claim"),
+    Mutant("M37", S + "build/load.py", "        for q in default:\n            if q.subject not in named:",
+           "        for q in default:\n            if False:", ("tests/test_pipeline.py", "-k", "outside_a_claim"),
            "load: a fact outside a claim accepted"),
-    Mutant("M38", S + "build/load.py", "            if not is_claim and str(name) != BACKGROUND_GRAPH:",
+    Mutant("M38", S + "build/load.py", "            if not is_claim and name != background:",
            "            if False:", ("tests/test_pipeline.py", "-k", "without_claim_description"),
            "load: a named graph that is not a claim accepted"),
     Mutant("M39", S + "build/validate.py", "        return not self.violations\n", "        return len(self.violations) < 2\n",
