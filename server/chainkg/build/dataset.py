@@ -95,7 +95,7 @@ class FrozenDataset:
             from chainkg.sparql.saved import inject_values
 
             sparql = inject_values(sparql, substitutions)
-        kwargs: dict = {}
+        kwargs: dict = {"prefixes": PREFIXES}  # predeclared, as on /sparql; the query's own PREFIX wins
         store = self.asserted_store if asserted_only else self.union_store
         if default_graph is not None:
             kwargs["default_graph"] = default_graph
