@@ -334,3 +334,23 @@ def test_gzip_dumps_are_not_content_encoded(ld_server):
     r = requests.get(ld_server + "/dumps/chainkg-all.nt.gz")
     assert r.headers["Content-Type"] == "application/gzip" and "Content-Encoding" not in r.headers
     assert gzip.decompress(r.content).startswith(b"# chainkg dataset")
+
+
+def test_entity_pages_embed_schema_org_json_ld_with_reviewed_same_as(kg, config):
+    """Issue 10 item 6: a crawler finds the thing's schema.org types (derived from our alignments),
+    its names and its sameAs links (only reviewed links); the block cannot be closed by data."""
+    import json
+    import re
+
+    from chainkg.web.app import create_app
+    from chainkg.web.pages import script_json
+
+    client = create_app(config, kg).test_client()
+    r = client.get("/id/laoshan-district", headers={"Accept": "text/html"})
+    block = re.search(rb'<script type="application/ld\+json">(.*?)</script>', r.data, re.S)
+    doc = json.loads(block.group(1))
+    assert doc["@id"] == "https://w3id.org/chainkg/id/laoshan-district" and "Place" in doc["@type"]
+    assert {"@value": "崂山区", "@language": "zh"} in doc["name"]
+    links = sorted(r["o"] for r in kg.select("SELECT ?o { id:laoshan-district skos:exactMatch ?o }"))
+    assert links and doc["sameAs"] == links  # the reviewed GB/T 2260 link
+    assert script_json({"name": "</script><script>alert(1)</script>"}).count("<") == 0

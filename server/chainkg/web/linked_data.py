@@ -254,7 +254,11 @@ def resource(kind: str, name: str):
             ctx = pages.entity_context(ds, iri, lang, iri_url, page)
             ctx.update(path=path, alternates=alternates(path, RESOURCE), describe_url=describe_url(iri),
                        kind=kind, licence=pages.LICENSE, version=ds.version)
-            return jsonify(ctx) if e == "json" else render_template("entity.html", **ctx)
+            if e == "json":
+                return jsonify(ctx)
+            if kind == "id":  # schema.org JSON-LD for crawlers and other graphs (a data block: no script runs)
+                ctx["schema_jsonld"] = pages.script_json(pages.schema_jsonld(ds, iri, public_root().rstrip("/") + path))
+            return render_template("entity.html", **ctx)
         return rdf_body(pages.describe(ds, iri, with_graph=kind in ("claim", "graph")), e)
 
     return represent(path, ext, RESOURCE, render)

@@ -489,3 +489,38 @@ def approx_size(value, depth: int = 0) -> int:
     if isinstance(value, (ox.Triple, ox.Quad)):
         return 80 + sum(approx_size(str(t), depth + 1) for t in value)
     return 64
+
+
+SCHEMA = "https://schema.org/"
+_SAME = ("http://www.w3.org/2004/02/skos/core#exactMatch", "http://www.w3.org/2002/07/owl#sameAs")
+
+
+def schema_jsonld(ds: FrozenDataset, iri: str, page_url: str) -> dict:
+    """A schema.org description of a thing for search engines and other graphs: its schema.org
+    types (those the reasoner derived from our alignments, never typed by hand), names in every
+    language, and `sameAs` from reviewed links (skos:exactMatch) and owl:sameAs only. (What the
+    articles say about it stays in the claims: a description here would lose the citation.)"""
+    node = ox.NamedNode(iri)
+    types, names, same = set(), [], set()
+    for q in ds.union_store.quads_for_pattern(node, None, None, None):
+        p, o = q.predicate.value, q.object
+        if p == TYPE.value and isinstance(o, ox.NamedNode) and o.value.startswith(SCHEMA):
+            types.add(o.value[len(SCHEMA):])
+        elif p in (RDFS + "label", SKOS + "prefLabel") and isinstance(o, ox.Literal):
+            names.append({"@value": o.value, "@language": o.language} if o.language else o.value)
+        elif p in _SAME and isinstance(o, ox.NamedNode) and o.value != iri:
+            same.add(o.value)
+    doc = {"@context": SCHEMA, "@id": iri, "@type": sorted(types) or ["Thing"], "url": page_url}
+    unique = list({repr(n): n for n in names}.values())
+    if unique:
+        doc["name"] = unique
+    if same:
+        doc["sameAs"] = sorted(same)
+    return doc
+
+
+def script_json(doc: dict) -> str:
+    """JSON safe inside <script type="application/ld+json">: no '</' or '<!--' can end the block."""
+    import json
+
+    return json.dumps(doc, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
