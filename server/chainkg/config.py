@@ -12,8 +12,25 @@ ONTOLOGY_IRI = BASE_IRI + "ontology"
 
 
 def _repo_root() -> Path:
-    """The checkout this package lives in (server/chainkg/ -> repo root)."""
-    return Path(__file__).resolve().parents[2]
+    """The project folder: $CHAINKG_ROOT if set; else the checkout this package lives in
+    (server/chainkg/ -> repo root); else, for an installed wheel, the data shipped inside the
+    package (ontology, shapes, triples, queries, imports under chainkg/data/)."""
+    env = os.environ.get("CHAINKG_ROOT")
+    if env:
+        return Path(env).resolve()
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "ontology").is_dir() and (checkout / "triples").is_dir():
+        return checkout
+    return Path(__file__).resolve().parent / "data"
+
+
+def _default_build_dir(root: Path) -> Path:
+    """root/build for a checkout; for the data inside an installed package (often read-only), a
+    per-user cache: $XDG_CACHE_HOME/chainkg or ~/.cache/chainkg."""
+    if root == Path(__file__).resolve().parent / "data":
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(base) / "chainkg"
+    return root / "build"
 
 
 @dataclass(frozen=True)
@@ -55,7 +72,7 @@ class Config:
 
     @property
     def cache_dir(self) -> Path:
-        return self.build_dir or (self.root / "build")
+        return self.build_dir or _default_build_dir(self.root)
 
     @property
     def sources(self) -> Path:
