@@ -13,7 +13,8 @@ written (or linked) once. Each replica of each article is one file, `triples/{NN
 so "editing one article file" touches one replica of one article.
 
 OUT_DIR becomes a project folder that `chainkg --root OUT_DIR build` builds: ontology/, shapes/
-and queries/ are symbolic links to the project's own, triples/ is generated.
+and queries/ are copies of the project's own (a snapshot: edits to the checkout do not change a
+generated project, so its cache stays valid while a benchmark runs), triples/ is generated.
 
 N counts asserted triples as the build does (every loaded graph: ontology, provenance,
 background, claims). A replica is the unit, so the result is the nearest multiple; N below one
@@ -23,7 +24,7 @@ replica (the real graph) or above 10,000,000 is refused with a clear message.
 from __future__ import annotations
 
 import argparse
-import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -145,12 +146,12 @@ def generate(n: int, out: Path, root: Path = ROOT) -> dict:
     replicas = template.replicas_for(n)
     out.mkdir(parents=True, exist_ok=True)
     for name in ("ontology", "shapes", "queries"):
-        link = out / name
-        if link.is_symlink() or link.exists():
-            if not link.is_symlink():
-                raise SystemExit(f"{link} exists and is not a link: choose an empty OUT_DIR")
-            link.unlink()
-        os.symlink(root / name, link)
+        target = out / name
+        if target.is_symlink():
+            target.unlink()
+        elif target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(root / name, target)
     triples = out / "triples"
     triples.mkdir(exist_ok=True)
     for old in triples.glob("*"):
