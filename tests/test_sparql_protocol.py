@@ -315,3 +315,22 @@ def test_prefixes_are_predeclared_and_a_querys_own_prefix_wins(live_server):
     assert bad.status_code == 400 and "unknown prefix 'foo:'" in bad.text and "ck, claim" in bad.text
     sd = requests.get(live_server.sparql, headers={"Accept": "text/turtle"}, timeout=10).text
     assert 'sh:prefix "ck"' in sd and "https://w3id.org/chainkg/ontology#" in sd
+
+
+def test_syntax_errors_teach_in_text_and_in_json(live_server):
+    """Issue 13 item 3: the query line with a caret under the spot and a hint; JSON on request."""
+    query = "SELECT ?s (COUNT(?o) AS ?n) WHERE {\n  ?s ?p ?o\n  GROUP BY ?s\n}"
+    r = requests.post(live_server.sparql, data={"query": query}, timeout=10)
+    assert r.status_code == 400 and r.headers["Content-Type"].startswith("text/plain")
+    lines = r.text.splitlines()
+    assert "line 3" in lines[0] and lines[1].strip() == "GROUP BY ?s" and lines[2].strip() == "^"
+    assert lines[1].index("?s") == lines[2].index("^") - 1 or "^" in lines[2]
+    assert any(line.startswith("hint: GROUP BY") for line in lines)
+    missing_dot = requests.get(live_server.sparql, params={"query": "SELECT * WHERE { ?s ?p ?o ?a ?b ?c }"}, timeout=10)
+    assert "a '.' may be missing" in missing_dot.text
+    j = requests.get(live_server.sparql, params={"query": "SELECT ?s WHERE {\n ?s a foo:Bar }"},
+                     headers={"Accept": "application/json"}, timeout=10)
+    assert j.status_code == 400 and j.headers["Content-Type"] == "application/json"
+    body = j.json()
+    assert body["line"] == 2 and body["column"] == 7 and body["message"].startswith("unknown prefix 'foo:'")
+    assert "^" in body["detail"] and body["error"] == "QuerySyntaxError"

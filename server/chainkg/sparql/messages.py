@@ -18,7 +18,7 @@ _CHAR_CLASS = re.compile(r"\[[^\[\]]*\.\.=[^\[\]]*\]")  # peg's character classe
 _PNAME_USE = re.compile(f"(?<![{_PN_CHARS}.:?$_\\\\])((?:{_PN_PREFIX})?):")
 
 
-def explain_syntax_error(text: str, message: str, predeclared: Collection[str] = ()) -> str:
+def _explain_line(text: str, message: str, predeclared: Collection[str] = ()) -> str:
     """One readable line for an Oxigraph syntax error (`error at L:C: expected ...`), with the
     line and column, and the engine's own words shortened in brackets at the end. `predeclared`
     names the prefixes the endpoint declares for every query (they are not reported unknown)."""
@@ -63,6 +63,48 @@ def explain_syntax_error(text: str, message: str, predeclared: Collection[str] =
         before = " ".join(text[max(0, pos - 30):pos].split())
         return f"the query ends too early: something is missing after '{before}' [{engine}]"
     return f"syntax error at {where}, near {near!r} [{engine}]"
+
+
+def engine_position(message: str) -> tuple[int, int] | None:
+    """(line, column) of an Oxigraph syntax error message, if it names one."""
+    m = _ENGINE_AT.match(message.strip())
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def _hint(text: str, message: str) -> str | None:
+    """A hint for the common mistakes the engine's message does not name."""
+    masked = _mask(text, 0)
+    last = masked.rfind("}")
+    if last > 0 and re.search(r"(?i)\b(GROUP\s+BY|ORDER\s+BY|LIMIT|OFFSET|HAVING)\b", masked[masked.find("{"):last]):
+        if engine_position(message):
+            return "hint: GROUP BY, HAVING, ORDER BY, LIMIT and OFFSET go after the closing '}' of the WHERE block"
+    at = engine_position(message)
+    if at:  # four terms in a row on the error line: two triple patterns without the '.' between them
+        line = text.split("\n")[at[0] - 1] if at[0] <= text.count("\n") + 1 else ""
+        term = r"(?:[?$]\w+|<[^<>\s]*>|[A-Za-z]\w*:\w*|\"[^\"]*\"|\ba\b)"
+        if re.search(term + r"(?:\s+" + term + r"){3}", line):
+            return "hint: a '.' may be missing between two triple patterns"
+    return None
+
+
+def explain_syntax_error(text: str, message: str, predeclared: Collection[str] = ()) -> str:
+    """The engine's syntax error as a person can act on it: one line (what is wrong, where, the
+    engine's words in brackets), then the query line and a caret under the spot, then a hint for
+    the common mistakes where one applies."""
+    out = [_explain_line(text, message, predeclared)]
+    named = re.search(r"at line (\d+), column (\d+)", out[0])  # the explanation's own spot is the more precise
+    at = (int(named.group(1)), int(named.group(2))) if named else engine_position(message)
+    if at:
+        line, col = at
+        lines = text.split("\n")
+        if 0 < line <= len(lines):
+            shown = lines[line - 1]
+            start = max(0, col - 1 - 60)  # long lines: a window around the spot
+            out += ["  " + shown[start:start + 120], "  " + " " * (col - 1 - start) + "^"]
+    hint = _hint(text, message)
+    if hint:
+        out.append(hint)
+    return "\n".join(out)
 
 
 def _offset(text: str, line: int, col: int) -> int:

@@ -31,6 +31,8 @@ abandoned after `Config.query_timeout_s` (503); the app's `CHAINKG_RECYCLE` hook
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from collections.abc import Sequence
 
 import pyoxigraph as ox
@@ -147,8 +149,19 @@ def service_description(ds: FrozenDataset, config: Config, endpoint_url: str, fm
 
 # -- the HTTP view --------------------------------------------------------------------------------
 def error_response(error: QueryError) -> Response:
-    """A QueryError as text/plain, with the CORS headers."""
-    resp = Response(error.message.rstrip("\n") + "\n", status=error.status, content_type="text/plain; charset=utf-8")
+    """A QueryError as text/plain (the message, then for a syntax error the query line with a caret
+    and a hint), or as JSON for a client that asks for application/json: {status, error, message
+    (the first line), detail (all of it), line, column}. With the CORS headers."""
+    accept = request.accept_mimetypes
+    asked = any(value == "application/json" for value, _ in accept)  # named, not through */*
+    if asked and accept.best_match(["text/plain", "application/json"]) == "application/json":
+        first = error.message.split("\n", 1)[0]
+        at = re.search(r"at line (\d+), column (\d+)", first)
+        body = {"status": error.status, "error": type(error).__name__, "message": first, "detail": error.message,
+                "line": int(at.group(1)) if at else None, "column": int(at.group(2)) if at else None}
+        resp = Response(json.dumps(body, ensure_ascii=False), status=error.status, content_type="application/json")
+    else:
+        resp = Response(error.message.rstrip("\n") + "\n", status=error.status, content_type="text/plain; charset=utf-8")
     resp.headers.update(CORS_HEADERS)
     resp.headers["Vary"] = "Accept"
     return resp

@@ -278,7 +278,7 @@
           status.textContent = r.resp.status + " " + r.resp.statusText;
           status.classList.add("error");
           tableView.innerHTML = "";
-          tableView.appendChild(el("p", { "class": "error", role: "alert" }, r.body.slice(0, 2000)));
+          tableView.appendChild(el("pre", { "class": "error", role: "alert" }, r.body.slice(0, 2000)));
           showTab("table");
           return;
         }
