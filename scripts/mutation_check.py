@@ -7,8 +7,8 @@ checks, claim consistency, body limits) and on the data the consistency check gu
 is anchored on an exact snippet of its file: when the code has moved on and the snippet is gone,
 the outcome is "snippet not found" (counted apart, never as a kill). For each mutant the script
 
-1. copies the working tree (server/, tests/, ontology/, triples/, shapes/, queries/) to a scratch
-   folder under /tmp (the checkout itself is never touched),
+1. copies the working tree (everything but .git, .venv, build/ and caches) to a scratch folder
+   under /tmp (the checkout itself is never touched),
 2. replaces the snippet (exactly once), runs only the tests named for it (`pytest -x`, with
    PYTHONPATH pointing at the scratch copy, so `chainkg serve` subprocesses run the mutant too),
 3. restores the file, and prints killed / survived.
@@ -40,7 +40,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
-COPY = ("server", "tests", "ontology", "triples", "shapes", "queries", "pyproject.toml")
+SKIP = {".git", ".venv", "build", "test-output", ".pytest_cache", ".ruff_cache", "__pycache__", "node_modules"}
 SOURCES = Path(os.environ.get("CHAINKG_SOURCES") or ROOT.parent / "shared" / "sources")
 W3C = Path(os.environ.get("CHAINKG_W3C") or ROOT.parent / "shared" / "w3c")
 TIMEOUT_S = 420
@@ -200,8 +200,10 @@ MUTANTS: tuple[Mutant, ...] = (
 def scratch_copy() -> Path:
     dest = Path(tempfile.mkdtemp(prefix="chainkg-mutants-")) / "repo"
     dest.mkdir()
-    for name in COPY:
-        src = ROOT / name
+    for src in sorted(ROOT.iterdir()):
+        name = src.name
+        if name in SKIP:
+            continue
         if src.is_dir():
             shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         elif src.exists():
