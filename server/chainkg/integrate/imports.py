@@ -357,12 +357,13 @@ def build_vocab(ontology_graph, alignment_graph, config: Config) -> Vocab:
             aligned_properties[str(s)] = str(o)
     ontology_nt = {_nt(ox_term(t) for t in triple) for triple in ontology_graph}
     ontology_nt |= {f"{ox_term(s)} {ox_term(p)} _:" for s, p, o in ontology_graph if isinstance(o, BNode)}
-    term_lines = {}
-    for path in sorted(config.ontology_dir.glob("*.ttl")):
-        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            m = re.match(r"ck:([A-Za-z]\w*)\s", line)
-            if m and ONTOLOGY_NS + m.group(1) not in term_lines:
-                term_lines[ONTOLOGY_NS + m.group(1)] = f"{path.relative_to(config.root)}:{i}"
+    term_lines = {}  # where each term is declared (`ck:x a owl:...`), else where it is first a subject
+    for declared in (r"ck:([A-Za-z]\w*)\s+a\s+(?:owl|rdfs|rdf):", r"ck:([A-Za-z]\w*)\s"):
+        for path in sorted(config.ontology_dir.glob("*.ttl")):
+            for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                m = re.match(declared, line)
+                if m and ONTOLOGY_NS + m.group(1) not in term_lines:
+                    term_lines[ONTOLOGY_NS + m.group(1)] = f"{path.relative_to(config.root)}:{i}"
     return Vocab(ontology=ontology_nt, object_properties=object_properties, aligned_properties=aligned_properties,
                  aligned_classes=aligned_classes, superclasses=superclasses, disjoint=disjoint, term_lines=term_lines)
 
