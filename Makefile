@@ -39,6 +39,7 @@ lint: setup-test
 bench: setup-test
 	$(BIN)/python scripts/benchmark_build.py
 	$(BIN)/python scripts/benchmark_sparql.py
+	$(BIN)/python scripts/benchmark_scale.py
 
 storm: setup-test
 	$(BIN)/python scripts/storm.py

@@ -270,3 +270,41 @@ def test_result_caches_are_bounded_by_bytes_whatever_the_clients_ask():
     assert cache.get(("q", 3999)) is not None and cache.get(("q", 0)) is None
     cache.put("big", SimpleNamespace(body=b"x" * 200_000))
     assert cache.get("big") is None
+
+
+def test_body_limit_alone_refuses_what_the_app_behind_it_would_run():
+    """BodyLimit on its own (Flask's MAX_CONTENT_LENGTH would hide it in an app test): over the
+    limit 413 (chunked or declared), a bad Content-Length 400, a stalled body 408, and a body under
+    the limit reaches the app whole, as a plain body with its length."""
+    import io
+
+    from chainkg.web.serve import BodyLimit
+
+    seen = []
+
+    def app(environ, start_response):
+        seen.append((environ["wsgi.input"].read(), environ.get("CONTENT_LENGTH"), environ.get("HTTP_TRANSFER_ENCODING")))
+        start_response("200 OK", [])
+        return [b"ran"]
+
+    def call(body: bytes, **env):
+        status = []
+        environ = {"REQUEST_METHOD": "POST", "wsgi.input": io.BytesIO(body), **env}
+        out = b"".join(BodyLimit(app, max_body=100, timeout=5)(environ, lambda s, h: status.append(s)))
+        return status[0], out
+
+    assert call(b"x" * 101, CONTENT_LENGTH="101")[0].startswith("413")
+    assert call(b"x" * 500, HTTP_TRANSFER_ENCODING="chunked")[0].startswith("413")
+    assert call(b"x", CONTENT_LENGTH="1e3")[0].startswith("400")
+    assert not seen  # none of those reached the app
+    status, out = call(b"query=ASK%7B%7D", HTTP_TRANSFER_ENCODING="chunked")
+    assert status.startswith("200") and out == b"ran" and seen == [(b"query=ASK%7B%7D", "15", None)]
+
+    class Stalled(io.RawIOBase):
+        def read(self, n=-1):
+            raise TimeoutError("the client stopped sending")
+
+    status = []
+    environ = {"REQUEST_METHOD": "POST", "wsgi.input": Stalled(), "CONTENT_LENGTH": "50"}
+    BodyLimit(app, max_body=100, timeout=5)(environ, lambda s, h: status.append(s))
+    assert status[0].startswith("408") and len(seen) == 1

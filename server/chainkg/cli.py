@@ -60,13 +60,15 @@ def _dataset(config: Config, quiet: bool = True):
               help="Project folder holding ontology/, triples/, shapes/, queries/ (default: this checkout).")
 @click.option("--reasoner", type=click.Choice(["reasonable", "owlrl"]), default="reasonable", show_default=True,
               help="OWL 2 RL engine.")
+@click.option("--validator", type=click.Choice(["oxigraph", "pyshacl"]), default=None,
+              help="SHACL engine (default oxigraph, or $CHAINKG_VALIDATOR; pyshacl is the reference).")
 @click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Cache folder for built datasets (default: ROOT/build).")
 @click.version_option(package_name="chainkg")
 @click.pass_context
-def main(ctx: click.Context, root: Path | None, reasoner: str, build_dir: Path | None) -> None:
+def main(ctx: click.Context, root: Path | None, reasoner: str, validator: str | None, build_dir: Path | None) -> None:
     """chainkg: a knowledge graph of Qingdao's industrial chains."""
-    kwargs = {"reasoner": reasoner, "build_dir": build_dir}
+    kwargs = {"reasoner": reasoner, "build_dir": build_dir, "validator": validator}
     if root is not None:
         kwargs["root"] = root.resolve()
     ctx.obj = Config(**kwargs)

@@ -39,6 +39,8 @@ class Config:
     build_dir: Path | None = None
     sources_dir: Path | None = None
     reasoner: str = "reasonable"  # "reasonable" (Rust, default by measurement) or "owlrl" (reference)
+    validator: str | None = None  # "oxigraph" (bulk SPARQL, default by measurement) or "pyshacl" (reference);
+    # None: $CHAINKG_VALIDATOR, else oxigraph. Both give the same report (tests/test_scale.py)
     base_iri: str = BASE_IRI
     # query limits (used by the endpoint and the saved-query API)
     query_timeout_s: float = 5.0

@@ -316,6 +316,8 @@ def request_values(q: SavedQuery) -> tuple[dict, dict]:
     control: dict = {}
     for key in source:
         if key in RESERVED_NAMES:
+            if len(source.getlist(key)) > 1:
+                raise ApiError(400, f"{key} given more than once", key)
             control[key] = source.get(key)
             continue
         p = q.param(key)
