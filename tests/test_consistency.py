@@ -149,12 +149,9 @@ def test_a_wording_with_no_number_is_reported_not_passed():
 
 
 # -- the repository's claims ----------------------------------------------------------------------
-# Disagreements in triples/ when this test was written (reported in issue 16; triples/ is fixed
-# separately). A new disagreement fails the next test; a fixed one makes the strict xfail pass.
-KNOWN = {
-    ("https://w3id.org/chainkg/claim/001-aic-funds", "wording", '"Big Five"'),
-    ("https://w3id.org/chainkg/claim/002-laixi-nev-park-target", "qualifier", "千亿级产业"),
-}
+# Disagreements in triples/ that are accepted (none: the two found when this test was written, a
+# "Big Five" wording outside its quotes and a 千亿级 without ck:AtLeast, were fixed in triples/).
+KNOWN: set = set()
 
 
 @pytest.fixture(scope="module")
@@ -167,8 +164,6 @@ def test_no_claim_of_the_repository_disagrees_with_its_own_words_beyond_the_know
     assert not new, f"{len(new)} figure(s) disagree with their wording or quote:\n" + "\n".join(new)
 
 
-@pytest.mark.xfail(strict=True, reason="triples/: 001-aic-funds quotes no 'Big Five'; 002-laixi-nev-park-target "
-                                       "千亿级产业 lacks ck:AtLeast (see issue 16)")
 def test_no_claim_of_the_repository_disagrees_with_its_own_words(repository_disagreements):
     assert [str(d) for d in repository_disagreements] == []
 
