@@ -190,9 +190,11 @@ MUTANTS: tuple[Mutant, ...] = (
            (CONS,), "consistency: units not compared"),
     # -- body limits ---------------------------------------------------------------------------------
     Mutant("M47", S + "web/serve.py", "            if int(length) > self.max_body:", "            if int(length) > self.max_body * 100:",
-           ("tests/test_sparql_protocol.py", "-k", "capped_413", GAPS, "-k", "body_cap"), "serve: Content-Length over the limit accepted"),
+           ("tests/test_sparql_protocol.py", "-k", "capped_413", GAPS, "-k", "body_cap", "tests/test_sandbox.py", "-k",
+            "body_limit_alone"), "serve: Content-Length over the limit accepted"),
     Mutant("M48", S + "web/serve.py", "                if got > self.max_body:\n                    raise _TooLarge()",
-           "                if False:\n                    raise _TooLarge()", ("tests/test_sandbox.py", "-k", "chunked"),
+           "                if False:\n                    raise _TooLarge()",
+           ("tests/test_sandbox.py", "-k", "chunked or body_limit_alone"),
            "serve: a chunked body over the limit accepted"),
 )
 

@@ -442,7 +442,8 @@ def test_q_values_above_one_are_one():
     assert negotiate("text/csv;q=-1", offers) is None
 
 
-def test_validation_reports_every_violation_not_the_first(tmp_path):
+@pytest.mark.parametrize("validator", ["oxigraph", "pyshacl"])
+def test_validation_reports_every_violation_not_the_first(tmp_path, validator):
     """Three independent faults in one project (a thing without labels, a quantity without its
     wording, a claim without its quote): each is reported, each under its own path."""
     from chainkg.build.load import load
@@ -456,7 +457,7 @@ def test_validation_reports_every_violation_not_the_first(tmp_path):
             .replace(' ; ck:evidence "测试产业园位于崂山区"@zh .', " ."))
     assert trig.count("ck:evidence") == 1 and "originalWording" not in trig and '"Test Buyer"' not in trig
     root = make_project(tmp_path / "p", trig)
-    config = Config(root=root, build_dir=root / "build")
+    config = Config(root=root, build_dir=root / "build", validator=validator)  # both engines, the reference too
     report = validate(load(config), config)
     paths = {str(f.path).strip("<>").rsplit("#", 1)[-1] for f in report.violations}
     assert {"originalWording", "evidence"} <= paths, report.format()

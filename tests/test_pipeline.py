@@ -131,7 +131,7 @@ def test_fact_outside_a_claim_is_rejected(mini_config):
 def test_named_graph_without_claim_description_is_rejected(mini_config):
     path = mini_config.triples_dir / "900_test.trig"
     path.write_text(MINI_TRIG.replace("claim:900-park a ck:Claim ;", "claim:900-park-x a ck:Claim ;"))
-    with pytest.raises(BuildError):
+    with pytest.raises(BuildError, match=r"900_test\.trig.*claim/900-park> is not described as a ck:Claim"):
         build(mini_config)
 
 

@@ -294,6 +294,15 @@ def test_body_limit_alone_refuses_what_the_app_behind_it_would_run():
         return status[0], out
 
     assert call(b"x" * 101, CONTENT_LENGTH="101")[0].startswith("413")
+
+    class Unread(io.RawIOBase):  # a declared length over the limit is refused before the body is read
+        def read(self, n=-1):
+            raise AssertionError("the body was read")
+
+    status = []
+    BodyLimit(app, max_body=100, timeout=5)({"REQUEST_METHOD": "POST", "wsgi.input": Unread(), "CONTENT_LENGTH": "5000"},
+                                            lambda s, h: status.append(s))
+    assert status[0].startswith("413")
     assert call(b"x" * 500, HTTP_TRANSFER_ENCODING="chunked")[0].startswith("413")
     assert call(b"x", CONTENT_LENGTH="1e3")[0].startswith("400")
     assert not seen  # none of those reached the app
