@@ -150,16 +150,18 @@ def live_server(kg, config, tmp_path_factory):
 
 # -- a loopback port that records every connection (the target of the SSRF attacks) --------------
 class Listener:
-    """A TCP server on 127.0.0.1 that records (and immediately closes) every connection."""
+    """A TCP server on 127.0.0.1 that records every connection and the path its request asked for
+    (`connections`, `paths`), then closes it."""
 
     def __init__(self):
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
+        self.sock.listen(64)
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}/sparql"
         self.connections: list = []
+        self.paths: list[str] = []
         self._stop = False
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -171,6 +173,12 @@ class Listener:
             except OSError:
                 continue
             self.connections.append(addr)
+            conn.settimeout(1)
+            try:
+                head = conn.recv(2048).decode("latin-1")
+                self.paths.append(head.split(" ")[1] if " " in head else "?")
+            except OSError:
+                self.paths.append("?")
             conn.close()
 
     def close(self):

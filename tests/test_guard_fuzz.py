@@ -14,10 +14,8 @@ refuse is a failure; so is a subprocess that dies.
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import threading
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,6 +23,7 @@ from hypothesis import strategies as st
 
 from chainkg.sparql.errors import QueryError
 from chainkg.sparql.guard import check_bounds, check_query, inspect_query
+from conftest import Listener
 
 RUNNER = r"""
 import json, sys
@@ -40,47 +39,6 @@ for q in json.load(sys.stdin):
         pass
 print("done")
 """
-
-
-class Listener:
-    """127.0.0.1:free port; records the request path of every connection, then closes it."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.paths: list[str] = []
-        self._stop = False
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        while not self._stop:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            conn.settimeout(1)
-            try:
-                head = conn.recv(2048).decode("latin-1")
-                self.paths.append(head.split(" ")[1] if " " in head else "?")
-            except OSError:
-                self.paths.append("?")
-            conn.close()
-
-    def close(self):
-        self._stop = True
-        self.thread.join()
-        self.sock.close()
-
-
-@pytest.fixture(scope="module")
-def listener():
-    lst = Listener()
-    yield lst
-    lst.close()
 
 
 def contacted(queries: list[str], listener: Listener) -> set[int]:
