@@ -19,9 +19,10 @@ import pytest
 from rdflib import Dataset, Graph, URIRef
 from rdflib.compare import to_isomorphic
 
-from chainkg.build.fastshacl import Shapes, Unsupported, to_ox, validate_store
+from chainkg.build.fastshacl import Shapes, Unsupported, validate_store
 from chainkg.build.load import load
 from chainkg.build.reason import reason
+from chainkg.build.terms import to_ox
 from chainkg.build.validate import findings_from, load_shapes, validate, validate_graph
 from chainkg.config import Config
 from conftest import FIXTURES, ROOT

@@ -290,18 +290,7 @@ def cached_versions(cache_dir: Path) -> list[str]:
 
 def freeze(named_graphs: dict, version: str, meta: dict) -> FrozenDataset:
     """Turn {graph IRI: iterable of rdflib triples} into a FrozenDataset."""
-    from rdflib import BNode, Literal
-
-    def conv(t):
-        if isinstance(t, BNode):
-            return ox.BlankNode(str(t))
-        if isinstance(t, Literal):
-            if t.language:
-                return ox.Literal(str(t), language=t.language)
-            if t.datatype:
-                return ox.Literal(str(t), datatype=ox.NamedNode(str(t.datatype)))
-            return ox.Literal(str(t))
-        return ox.NamedNode(str(t))
+    from chainkg.build.terms import to_ox as conv
 
     store = ox.Store()
     quads = []

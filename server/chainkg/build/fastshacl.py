@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
-from rdflib.namespace import RDF, XSD
+from rdflib.namespace import RDF
 
 from chainkg.build.check import literal_problem
+from chainkg.build.terms import to_ox, to_rdflib
 
 SH = "http://www.w3.org/ns/shacl#"
 RDFS_SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
@@ -150,28 +151,7 @@ class Shapes:
         raise Unsupported(f"path {p!r}")
 
 
-# -- terms -------------------------------------------------------------------------------------
-def to_ox(t):
-    if isinstance(t, URIRef):
-        return ox.NamedNode(str(t))
-    if isinstance(t, BNode):
-        return ox.BlankNode(str(t))
-    if t.language:
-        return ox.Literal(str(t), language=t.language)
-    return ox.Literal(str(t), datatype=ox.NamedNode(str(t.datatype or XSD.string)))
-
-
-def to_rdflib(t):
-    if isinstance(t, ox.NamedNode):
-        return URIRef(t.value)
-    if isinstance(t, ox.BlankNode):
-        return BNode(t.value)
-    if t.language:
-        return Literal(t.value, lang=t.language)
-    dt = t.datatype.value
-    return Literal(t.value, datatype=None if dt == str(XSD.string) else URIRef(dt))
-
-
+# -- terms ---------------------------------------------------------------------------------------
 def _lexical(t) -> str:
     return t.value
 

@@ -62,7 +62,7 @@ class Inputs:
         """Add triples (rdflib or pyoxigraph terms) to graph `name`, remembering the file they came from."""
         import pyoxigraph as ox
 
-        from chainkg.build.fastshacl import to_ox
+        from chainkg.build.terms import to_ox
 
         g = ox.NamedNode(name)
         out = self.quads.setdefault(name, [])
@@ -84,7 +84,7 @@ class Inputs:
         if self._graphs is None:
             from rdflib import Graph, URIRef
 
-            from chainkg.build.fastshacl import to_rdflib
+            from chainkg.build.terms import to_rdflib
 
             memo: dict = {}
 
@@ -157,7 +157,7 @@ class Inputs:
     def graphs_with_subject(self, node) -> list[str]:
         from rdflib import Literal
 
-        from chainkg.build.fastshacl import to_ox
+        from chainkg.build.terms import to_ox
 
         if isinstance(node, Literal) or node is None:
             return []
@@ -255,7 +255,7 @@ def _parse_quads(path: Path, fmt: str) -> list:
         pass
     from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 
-    from chainkg.build.fastshacl import to_ox
+    from chainkg.build.terms import to_ox
 
     ds = _parse(path, fmt)  # raises LoadError for what rdflib cannot read either
     out = []
@@ -274,7 +274,7 @@ def _rdflib_quads(quads) -> list:
     import pyoxigraph as ox
     from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 
-    from chainkg.build.fastshacl import to_rdflib
+    from chainkg.build.terms import to_rdflib
 
     seen: set = set()
     out = []
@@ -293,7 +293,7 @@ def _rdflib_quads(quads) -> list:
 
 
 def _triples(quads) -> list:
-    from chainkg.build.fastshacl import to_rdflib
+    from chainkg.build.terms import to_rdflib
 
     return [(to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)) for q in quads]
 
@@ -375,7 +375,7 @@ def _load(config: Config, strict: bool) -> Inputs:
             inputs.add_graph(name.value, g, path)
         for q in default:
             if q.subject not in named:
-                from chainkg.build.fastshacl import to_rdflib
+                from chainkg.build.terms import to_rdflib
 
                 s, p, o = to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)
                 raise LoadError(

@@ -111,7 +111,7 @@ def _freeze(inputs: Inputs, inferred, version: str, meta: dict) -> FrozenDataset
     import pyoxigraph as ox
 
     from chainkg.build.dataset import compute_stats
-    from chainkg.build.fastshacl import to_ox
+    from chainkg.build.terms import to_ox
 
     store = ox.Store()
     store.extend(q for q in inputs.store())

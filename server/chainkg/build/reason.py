@@ -197,7 +197,7 @@ def _asserted_set(store) -> set:
     """The default graph of an Oxigraph store as a set of rdflib triples (terms converted once each)."""
     import pyoxigraph as ox
 
-    from chainkg.build.fastshacl import to_rdflib
+    from chainkg.build.terms import to_rdflib
 
     memo: dict = {}
 

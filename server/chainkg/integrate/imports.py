@@ -41,6 +41,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from chainkg.build.terms import to_ox, to_rdflib
 from chainkg.config import BASE_IRI, ONTOLOGY_IRI, ONTOLOGY_NS, Config
 
 DECLARATION = Path("imports") / "imports.toml"
@@ -256,33 +257,6 @@ def source_file(config: Config, spec: ImportSpec) -> tuple[Path, str | None]:
 
 
 # -- terms ----------------------------------------------------------------------------------------
-def ox_term(t):
-    """An rdflib term as a pyoxigraph term."""
-    from rdflib import BNode, Literal
-
-    if isinstance(t, BNode):
-        return ox.BlankNode(str(t))
-    if isinstance(t, Literal):
-        if t.language:
-            return ox.Literal(str(t), language=t.language)
-        if t.datatype:
-            return ox.Literal(str(t), datatype=ox.NamedNode(str(t.datatype)))
-        return ox.Literal(str(t))
-    return ox.NamedNode(str(t))
-
-
-def rdflib_term(t):
-    from rdflib import BNode, Literal, URIRef
-
-    if isinstance(t, ox.NamedNode):
-        return URIRef(t.value)
-    if isinstance(t, ox.BlankNode):
-        return BNode(t.value)
-    if t.language:
-        return Literal(t.value, lang=t.language)
-    if t.datatype.value == XSD + "string":
-        return Literal(t.value)
-    return Literal(t.value, datatype=URIRef(t.datatype.value))
 
 
 def _nt(terms) -> str:
@@ -355,8 +329,8 @@ def build_vocab(ontology_graph, alignment_graph, config: Config) -> Vocab:
             aligned_classes[str(s)] = str(o)
         elif str(p) in (str(RRDFS.subPropertyOf), str(ROWL.equivalentProperty)) and str(o).startswith(ONTOLOGY_NS):
             aligned_properties[str(s)] = str(o)
-    ontology_nt = {_nt(ox_term(t) for t in triple) for triple in ontology_graph}
-    ontology_nt |= {f"{ox_term(s)} {ox_term(p)} _:" for s, p, o in ontology_graph if isinstance(o, BNode)}
+    ontology_nt = {_nt(to_ox(t) for t in triple) for triple in ontology_graph}
+    ontology_nt |= {f"{to_ox(s)} {to_ox(p)} _:" for s, p, o in ontology_graph if isinstance(o, BNode)}
     term_lines = {}  # where each term is declared (`ck:x a owl:...`), else where it is first a subject
     for declared in (r"ck:([A-Za-z]\w*)\s+a\s+(?:owl|rdfs|rdf):", r"ck:([A-Za-z]\w*)\s"):
         for path in sorted(config.ontology_dir.glob("*.ttl")):
@@ -476,7 +450,7 @@ def _read_nt(path: Path):
     if not path.is_file() or not path.stat().st_size:
         return
     for t in ox.parse(path=str(path), format=ox.RdfFormat.N_TRIPLES):
-        yield tuple(rdflib_term(x) for x in (t.subject, t.predicate, t.object))
+        yield tuple(to_rdflib(x) for x in (t.subject, t.predicate, t.object))
 
 
 def prepare_key(config: Config, spec: ImportSpec) -> str:
@@ -562,12 +536,12 @@ def _own_inferences(ontology_graph, alignment, subset: list, engine: str) -> lis
         g.add(t)
     if subset:
         for tr in ox.parse(input="".join(subset).encode(), format=ox.RdfFormat.N_TRIPLES):
-            g.add(tuple(rdflib_term(x) for x in (tr.subject, tr.predicate, tr.object)))
+            g.add(tuple(to_rdflib(x) for x in (tr.subject, tr.predicate, tr.object)))
     try:
         closure = reason(g, engine)
     except InconsistencyError as e:
         raise ImportProblem(f"clashes with our ontology once aligned: {e}") from None
-    return sorted(_nt(ox_term(x) for x in t) for t in closure)
+    return sorted(_nt(to_ox(x) for x in t) for t in closure)
 
 
 def _ensure(folder: Path) -> Path:
@@ -653,7 +627,7 @@ def _shape_warnings(path: Path, spec: ImportSpec, ontology_graph, alignment, inf
     for tr in itertools.chain(_parse_stream(path, spec), inferred_triples):
         if tr.subject.value not in sample:
             continue
-        entailed.add(tuple(rdflib_term(x) for x in (tr.subject, tr.predicate, tr.object)))
+        entailed.add(tuple(to_rdflib(x) for x in (tr.subject, tr.predicate, tr.object)))
     scope = (f"a sample of {min(SHAPES_SAMPLE, len(subjects))} of its {len(subjects)} things and what they point to"
              if len(subjects) > len(sample) else "all its things")
     findings = findings_from(validate_graph(entailed, shapes))
