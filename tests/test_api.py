@@ -235,7 +235,7 @@ def test_a_construct_counts_its_triples(client):
 
 
 def test_the_count_stops_at_its_time_share_and_the_page_still_answers(web_dataset):
-    from chainkg.web.api import evaluate_page
+    from chainkg.sparql.engine import evaluate_page
 
     # twice every quad: more rows than the count's clock check interval (2048), whatever the fixture's size
     spec = {"name": "all", "form": "SELECT", "text": "SELECT * WHERE { VALUES ?i { 1 2 } GRAPH ?g { ?s ?p ?o } }",

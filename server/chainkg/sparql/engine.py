@@ -1,7 +1,9 @@
 """Running one query on the frozen dataset, with no web framework: check, bind, evaluate, serialise.
 
 `run_query(ds, text, ...)` is the one path every SPARQL request takes (the endpoint, the saved-query
-API, the workbench); `Endpoint` is the dataset with one app's limits and result cache.
+API, the workbench); `Endpoint` is the dataset with one app's limits and result cache. The jobs an
+evaluator process runs are here too: "query" (`evaluate_query`) and "page" (`evaluate_page`, a page
+of a saved query for the API).
 """
 
 from __future__ import annotations
@@ -171,3 +173,42 @@ class Endpoint:
         kwargs.setdefault("max_query_bytes", self.config.max_query_bytes)
         kwargs.setdefault("max_query_depth", self.config.max_query_depth)
         return run_query(self.ds, text, **kwargs)
+
+
+@job("page")
+def evaluate_page(ds: FrozenDataset, spec: dict) -> tuple[dict, bytes]:
+    """One page of a saved query's result, as JSON terms (runs in an evaluator process), and the
+    number of results: counted on after the page until spec["count_s"] seconds have passed since the
+    evaluation began (then "total" is None), so the count never makes a page pass the time limit."""
+    started = time.monotonic()
+    subs = {ox.Variable(k): term_from_json(v) for k, v in spec["substitutions"]}
+    try:
+        result = ds.query(spec["text"], substitutions=subs)
+    except SyntaxError as e:  # a broken saved query is the server's fault
+        raise EvaluationError(f"saved query {spec['name']} does not parse: {e}") from None
+    out = {"form": "ASK", "variables": [], "boolean": None, "has_more": False, "rows": [], "total": None}
+    if isinstance(result, bool) or isinstance(result, ox.QueryBoolean):
+        out["boolean"] = bool(result)
+        return out, b""
+    if hasattr(result, "variables"):
+        variables = [v.value for v in result.variables]
+        out.update(form="SELECT", variables=variables)
+    else:
+        out["form"] = spec["form"] if spec["form"] in ("CONSTRUCT", "DESCRIBE") else "CONSTRUCT"
+    count_until = started + spec.get("count_s", 0)
+    seen = 0
+    for item in result:
+        seen += 1
+        if seen <= spec["offset"]:
+            continue
+        if len(out["rows"]) == spec["limit"]:
+            out["has_more"] = True  # the one row more
+            if seen % 1024 == 0 and time.monotonic() > count_until:
+                return out, b""  # total stays unknown
+            continue
+        if out["form"] == "SELECT":
+            out["rows"].append([None if item[v] is None else json_term(item[v]) for v in variables])
+        else:
+            out["rows"].append([json_term(item.subject), json_term(item.predicate), json_term(item.object)])
+    out["total"] = seen
+    return out, b""

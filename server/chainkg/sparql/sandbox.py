@@ -192,7 +192,6 @@ class Zygote:
     def start(self) -> str:
         """Fork the zygote; return how it is isolated once it is ready (raises SandboxError)."""
         import chainkg.sparql.engine  # noqa: F401  (registers the jobs before the fork)
-        import chainkg.web.api  # noqa: F401
 
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(self.path)

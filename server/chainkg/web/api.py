@@ -22,7 +22,6 @@ import csv
 import hashlib
 import io
 import json
-import time
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 from xml.sax.saxutils import quoteattr
@@ -32,10 +31,10 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request, url
 
 from chainkg.build.dataset import PREFIXES, FrozenDataset
 from chainkg.config import Config
-from chainkg.sparql.errors import EvaluationError, QueryError
+from chainkg.sparql.engine import InProcess  # the engine registers the "page" job
+from chainkg.sparql.errors import QueryError
 from chainkg.sparql.formats import csv_value, json_term, term_from_json, xml_term
 from chainkg.sparql.limits import ResultCache
-from chainkg.sparql.sandbox import InProcess, job
 from chainkg.sparql.saved import RESERVED_NAMES, ParameterError, SavedQuery, load_queries
 from chainkg.web.pages import approx_size
 
@@ -152,45 +151,6 @@ def run_page(ds: FrozenDataset, config: Config, q: SavedQuery, values: dict, lim
     elif page.form != "ASK":
         page.rows = [ox.Triple(*(term_from_json(t) for t in row)) for row in header["rows"]]
     return page
-
-
-@job("page")
-def evaluate_page(ds: FrozenDataset, spec: dict) -> tuple[dict, bytes]:
-    """One page of a saved query's result, as JSON terms (runs in an evaluator process), and the
-    number of results: counted on after the page until spec["count_s"] seconds have passed since the
-    evaluation began (then "total" is None), so the count never makes a page pass the time limit."""
-    started = time.monotonic()
-    subs = {ox.Variable(k): term_from_json(v) for k, v in spec["substitutions"]}
-    try:
-        result = ds.query(spec["text"], substitutions=subs)
-    except SyntaxError as e:  # a broken saved query is the server's fault
-        raise EvaluationError(f"saved query {spec['name']} does not parse: {e}") from None
-    out = {"form": "ASK", "variables": [], "boolean": None, "has_more": False, "rows": [], "total": None}
-    if isinstance(result, bool) or isinstance(result, ox.QueryBoolean):
-        out["boolean"] = bool(result)
-        return out, b""
-    if hasattr(result, "variables"):
-        variables = [v.value for v in result.variables]
-        out.update(form="SELECT", variables=variables)
-    else:
-        out["form"] = spec["form"] if spec["form"] in ("CONSTRUCT", "DESCRIBE") else "CONSTRUCT"
-    count_until = started + spec.get("count_s", 0)
-    seen = 0
-    for item in result:
-        seen += 1
-        if seen <= spec["offset"]:
-            continue
-        if len(out["rows"]) == spec["limit"]:
-            out["has_more"] = True  # the one row more
-            if seen % 1024 == 0 and time.monotonic() > count_until:
-                return out, b""  # total stays unknown
-            continue
-        if out["form"] == "SELECT":
-            out["rows"].append([None if item[v] is None else json_term(item[v]) for v in variables])
-        else:
-            out["rows"].append([json_term(item.subject), json_term(item.predicate), json_term(item.object)])
-    out["total"] = seen
-    return out, b""
 
 
 # -- serialisers (SPARQL 1.1 Query Results JSON, XML, CSV, TSV) ---------------------
