@@ -82,8 +82,55 @@ def edit_one_article(project: Path) -> Path:
     return path
 
 
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return out
+
+
+def _smaps(pid: int) -> dict:
+    """RSS, PSS, private (clean + dirty) and anonymous memory of one process, in MB."""
+    fields = {}
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+            key, value = line.split(":", 1)
+            fields[key] = int(value.split()[0]) / 1024
+    except (OSError, ValueError):
+        return {}
+    return {"rss": fields.get("Rss", 0), "pss": fields.get("Pss", 0),
+            "private": fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0),
+            "anon": fields.get("Anonymous", 0)}
+
+
+def server_memory(master: int) -> dict:
+    """Memory of each process of a running `chainkg serve`: the master, the zygote (the child with
+    children), its evaluators, and the web workers. "private" is what a process holds alone: the
+    cost of one more worker."""
+    roles: dict = {"master": [_smaps(master)], "zygote": [], "evaluator": [], "worker": []}
+    for child in _children(master):
+        grandchildren = _children(child)
+        if grandchildren:
+            roles["zygote"].append(_smaps(child))
+            roles["evaluator"] += [_smaps(g) for g in grandchildren]
+        else:
+            roles["worker"].append(_smaps(child))
+    return {role: [m for m in ms if m] for role, ms in roles.items()}
+
+
+def print_memory(memory: dict) -> None:
+    for role, ms in memory.items():
+        for m in ms:
+            print(f"   memory {role:9} RSS {m['rss']:7.0f} MB  PSS {m['pss']:7.0f} MB  private {m['private']:7.0f} MB"
+                  f"  anonymous {m['anon']:7.0f} MB", flush=True)
+
+
 def throughput(project: Path, build_dir: Path, work: Path, duration: int, connections: int) -> dict:
-    """Uncached requests/s of ours and of Oxigraph's server on the same N-Quads, per query."""
+    """Uncached requests/s of ours and of Oxigraph's server on the same N-Quads, per query; the
+    memory of each process of our server after the runs (under "memory")."""
     chainkg, oxigraph = str(BIN / "chainkg"), str(BIN / "oxigraph")
     procs: list[subprocess.Popen] = []
     load = bs.wrk if bs.shutil.which("wrk") else bs.pyload
@@ -114,7 +161,9 @@ def throughput(project: Path, build_dir: Path, work: Path, duration: int, connec
                     r.read()
                 rps[target] = load(f"{base}?query={query}", duration, connections, True, work)["rps"]
             results[name] = rps
-        return results
+        memory = server_memory(procs[1].pid)
+        print_memory(memory)
+        return results, memory
     finally:
         for p in procs:
             p.terminate()
@@ -159,22 +208,29 @@ def main() -> None:
                   f"cached restart {row['restart']:.2f} s ({restart_rss:.2f} GB); "
                   f"rebuild after editing {edited.name}: {rebuild:.1f} s", flush=True)
             if not args.no_serve:
-                tput = throughput(project, build_dir, work, args.duration, args.connections)
-                row["throughput"] = tput
+                tput, memory = throughput(project, build_dir, work, args.duration, args.connections)
+                row["throughput"], row["memory"] = tput, memory
                 for name, rps in tput.items():
                     print(f"   {name:14} chainkg {rps['chainkg']:8.0f} req/s   oxigraph {rps['oxigraph']:8.0f} req/s"
                           f"   ratio {rps['chainkg'] / rps['oxigraph']:.2f}", flush=True)
             rows.append(row)
     print("\n| asserted triples | load | validate | reason | freeze | save | whole build | peak RSS "
-          "| cached restart | rebuild after one edit | throughput ratio (min over queries) |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "| cached restart | rebuild after one edit | throughput ratio (min over queries) "
+          "| per web worker PSS / private | per evaluator private |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         ratio = min((v["chainkg"] / v["oxigraph"] for v in r["throughput"].values()), default=None) \
             if "throughput" in r else None
         print(f"| {r['n']:,} | {r.get('load', 0):.1f} s | {r.get('validate', 0):.1f} s | {r.get('reason', 0):.1f} s "
               f"| {r.get('freeze', 0):.1f} s | {r.get('saved', 0):.1f} s | {r['build']:.1f} s | {r['rss']:.2f} GB "
               f"| {r['restart']:.2f} s, {r['restart_rss']:.2f} GB | {r['rebuild']:.1f} s "
-              f"| {'-' if ratio is None else f'{ratio:.2f}'} |")
+              f"| {'-' if ratio is None else f'{ratio:.2f}'} | {_worst(r, 'worker', 'pss')} / {_worst(r, 'worker', 'private')} "
+              f"| {_worst(r, 'evaluator', 'private')} |")
+
+
+def _worst(row: dict, role: str, key: str) -> str:
+    values = [m[key] for m in row.get("memory", {}).get(role, [])]
+    return f"{max(values):.0f} MB" if values else "-"
 
 
 if __name__ == "__main__":
