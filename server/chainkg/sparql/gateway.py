@@ -3,33 +3,134 @@
 Started by `chainkg serve --allow-service IRI ...`. Its listening socket was created inside the
 zygote's namespace (on that namespace's loopback, the one address an evaluator can reach); the
 gateway process, outside, accepts on it and forwards `/service/{i}?...` to the i-th allowed
-endpoint, and nowhere else: the path picks an index into the operator's list, never a URL. Request
-and response sizes and the time are bounded.
+endpoint, and nowhere else: the path picks an index into the operator's list, never a URL.
+
+Every call is bounded, whatever the remote does:
+
+- **time**: one deadline per call (connect, request, status line, headers and body together),
+  kept by a watchdog that shuts the remote's socket down when it passes: a remote that never
+  answers, stalls after its headers or trickles a byte a second gets a 504 at the deadline, not
+  one socket timeout per read. The deadline is `DEADLINE_SHARE` of the query time limit, so the
+  evaluator still has time to report which endpoint failed before the web worker's own limit
+  (which bounds the whole query in any case) kills it.
+- **bytes**: a declared Content-Length over `MAX_RESPONSE` is refused before the body is read; an
+  undeclared (chunked or close-delimited) body is read up to `MAX_RESPONSE` + 1 bytes, then refused.
+  Requests over `MAX_REQUEST` are refused; at most `MAX_CALLS` calls run at once (503 beyond).
+- **place**: redirects are never followed (http.client does not follow them; a 3xx becomes a 502
+  naming where it pointed): a remote cannot send the gateway somewhere the operator did not allow.
+
+Failures are answered with a plain-text body that names the allowed endpoint and what went wrong;
+the engine quotes it in its error (or, with SERVICE SILENT, the part is empty).
 """
 
 from __future__ import annotations
 
+import http.client
 import logging
 import os
 import signal
 import socket
-import urllib.error
-import urllib.request
+import threading
+import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 log = logging.getLogger("chainkg.gateway")
 MAX_REQUEST = 1 << 20
 MAX_RESPONSE = 64 << 20
+MAX_CALLS = 16  # calls forwarded at once: bounds the gateway's memory to MAX_CALLS * MAX_RESPONSE
+DEADLINE_SHARE = 0.9  # of the query time limit, for one SERVICE call
+CHUNK = 1 << 16
 FORWARDED_HEADERS = ("Accept", "Content-Type", "User-Agent")
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):  # a redirect could lead anywhere: not followed
-        return None
+class CallFailed(Exception):
+    """A forwarded call that gives no usable answer: (status for the evaluator, one-line reason)."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+class _Watchdog:
+    """Shuts a connection's socket down at the deadline, so any read blocked on it returns."""
+
+    def __init__(self, conn: http.client.HTTPConnection, seconds: float):
+        self.conn, self.fired = conn, False
+        self.sock: socket.socket | None = None  # held here: http.client drops conn.sock for close-delimited bodies
+        self.timer = threading.Timer(max(0.0, seconds), self._fire)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def _fire(self) -> None:
+        self.fired = True
+        sock = self.sock or self.conn.sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cancel(self) -> None:
+        self.timer.cancel()
+
+
+def forward(target: str, method: str, body: bytes | None, headers: dict, *, time_limit: float,
+            max_bytes: int = MAX_RESPONSE) -> tuple[int, str, bytes]:
+    """One HTTP call to `target` within `time_limit` seconds and `max_bytes` of body; never follows
+    a redirect. Returns (status, content type, body); raises CallFailed."""
+    url = urllib.parse.urlsplit(target)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise CallFailed(502, "not an http(s) URL")
+    cls = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+    conn = cls(url.hostname, url.port, timeout=time_limit)
+    watchdog = _Watchdog(conn, time_limit)
+    started, response, connected = time.monotonic(), None, False
+    try:
+        conn.connect()
+        watchdog.sock, connected = conn.sock, True
+        conn.request(method, (url.path or "/") + (f"?{url.query}" if url.query else ""), body=body, headers=headers)
+        response = conn.getresponse()
+        status, ctype = response.status, response.getheader("Content-Type", "application/octet-stream")
+        if 300 <= status < 400:
+            where = response.getheader("Location", "(no Location)")
+            raise CallFailed(502, f"answered {status} redirecting to {where[:200]}; redirects are not followed "
+                                  "(allow that endpoint itself with --allow-service if it is meant)")
+        if response.length is not None and response.length > max_bytes:
+            raise CallFailed(502, f"declared an answer of {response.length} bytes, over the gateway's limit of "
+                                  f"{max_bytes} bytes; nothing was read")
+        chunks, got = [], 0
+        while True:
+            chunk = response.read1(CHUNK)
+            if not chunk:
+                break
+            got += len(chunk)
+            if got > max_bytes:
+                raise CallFailed(502, f"sent an answer larger than the gateway's limit of {max_bytes} bytes; "
+                                      f"it was cut off after {got} bytes")
+            chunks.append(chunk)
+        if watchdog.fired:  # the shutdown may end a body early without an error: not an answer
+            raise OSError("timed out")
+        return status, ctype, b"".join(chunks)
+    except CallFailed:
+        raise
+    except (OSError, http.client.HTTPException, ValueError) as e:
+        if watchdog.fired or isinstance(e, TimeoutError):
+            raise CallFailed(504, f"did not answer within {time_limit:g} s (the SERVICE time limit, "
+                                  f"{DEADLINE_SHARE:.0%} of the query's); gave up after "
+                                  f"{time.monotonic() - started:.1f} s") from None
+        what = "gave no valid HTTP answer" if connected else "could not be reached"
+        raise CallFailed(502, f"{what}: {e or type(e).__name__}") from None
+    finally:
+        watchdog.cancel()
+        if response is not None:
+            response.close()  # a close-delimited body holds the socket here, not in conn
+        conn.close()
 
 
 def _handler(allowlist: tuple[str, ...], timeout: float):
-    opener = urllib.request.build_opener(_NoRedirect)
+    calls = threading.BoundedSemaphore(MAX_CALLS)
+    time_limit = max(0.1, timeout * DEADLINE_SHARE)
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -42,33 +143,36 @@ def _handler(allowlist: tuple[str, ...], timeout: float):
             parts = path.strip("/").split("/")
             if len(parts) != 2 or parts[0] != "service" or not parts[1].isdigit() or int(parts[1]) >= len(allowlist):
                 return self._answer(404, b"not an allowed SERVICE endpoint\n", "text/plain")
-            target = allowlist[int(parts[1])]
-            if query:
-                target += ("&" if "?" in target else "?") + query
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_REQUEST:
+            iri = allowlist[int(parts[1])]
+            target = iri + (("&" if "?" in iri else "?") + query if query else "")
+            length = self.headers.get("Content-Length") or "0"
+            if not length.isdigit():
+                return self._answer(400, b"bad Content-Length\n", "text/plain")
+            if int(length) > MAX_REQUEST:
                 return self._answer(413, b"request too large\n", "text/plain")
-            body = self.rfile.read(length) if length else None
+            body = self.rfile.read(int(length)) if int(length) else None
             headers = {h: self.headers[h] for h in FORWARDED_HEADERS if self.headers.get(h)}
-            req = urllib.request.Request(target, data=body, method=method, headers=headers)
+            if not calls.acquire(timeout=min(1.0, time_limit)):
+                return self._answer(503, f"the SERVICE endpoint {iri} was not called: {MAX_CALLS} SERVICE calls "
+                                         "are already in progress\n".encode(), "text/plain")
             try:
-                with opener.open(req, timeout=timeout) as r:
-                    data = r.read(MAX_RESPONSE + 1)
-                    status, ctype = r.status, r.headers.get("Content-Type", "application/octet-stream")
-            except urllib.error.HTTPError as e:
-                data, status, ctype = e.read(MAX_RESPONSE + 1), e.code, e.headers.get("Content-Type", "text/plain")
-            except (OSError, ValueError) as e:
-                return self._answer(502, f"the SERVICE endpoint did not answer: {e}\n".encode(), "text/plain")
-            if len(data) > MAX_RESPONSE:
-                return self._answer(502, b"the SERVICE answer is larger than the gateway's limit\n", "text/plain")
+                status, ctype, data = forward(target, method, body, headers, time_limit=time_limit)
+            except CallFailed as e:
+                log.warning("SERVICE %s %s", iri, e.reason)
+                return self._answer(e.status, f"the SERVICE endpoint {iri} {e.reason}\n".encode(), "text/plain")
+            finally:
+                calls.release()
             self._answer(status, data, ctype)
 
         def _answer(self, status: int, data: bytes, ctype: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except OSError:  # the evaluator was killed meanwhile (its query passed the time limit)
+                self.close_connection = True
 
         def do_GET(self):
             self._forward("GET")
