@@ -53,7 +53,7 @@ def _say(progress, msg):
 
 def run_stages(config: Config, version: str, progress: Callable | None = None) -> BuildResult:
     from chainkg.build.load import LoadError
-    from chainkg.build.reason import InconsistencyError, reason
+    from chainkg.build.reason import InconsistencyError, clean, closure_of
     from chainkg.build.validate import validate
 
     timings: dict[str, float] = {}
@@ -90,24 +90,42 @@ def run_stages(config: Config, version: str, progress: Callable | None = None) -
 
     t = time.perf_counter()
     try:
-        inferred = reason(inputs.union_store(include_ontology=True), config.reasoner)
+        closure, asserted = closure_of(inputs.union_store(include_ontology=True), config.reasoner)
     except InconsistencyError as e:
         raise BuildError(f"inconsistent data ({config.reasoner}): {e}") from None
+    inferred = clean(closure, asserted)
     timings["reason"] = time.perf_counter() - t
     _say(progress, f"reason    {timings['reason']:6.2f}s  {len(inferred)} inferred triples ({config.reasoner})")
 
+    # -- issue #15 item 1: why each inferred triple holds, and the shapes on the closure
+    from chainkg.build.provenance import check_closure, trace_inputs
+
+    t = time.perf_counter()
+    prov = trace_inputs(inputs, closure, inferred)
+    del closure, asserted
+    timings["trace"] = time.perf_counter() - t
+    _say(progress, f"trace     {timings['trace']:6.2f}s  {len(prov.data)} data, {len(prov.schema)} schema inferences; "
+                   f"{len(prov.records)} derivation triples; {len(prov.untraced)} untraced")
+    t = time.perf_counter()
+    closure_warnings = check_closure(inputs, prov, config, report)
+    timings["validate_closure"] = time.perf_counter() - t
+    _say(progress, f"validate  {timings['validate_closure']:6.2f}s  after reasoning: {len(closure_warnings)} new findings")
+    # -- end issue #15 item 1
+
     t = time.perf_counter()
     meta = {"reasoner": config.reasoner, "timings": timings}
-    dataset = _freeze(inputs, inferred, version, meta)
+    dataset = _freeze(inputs, prov, version, meta)
     dataset, ext_warnings = ext.complete(dataset)  # issue #10: stream the imports in; their warnings
     timings["freeze"] = time.perf_counter() - t
     _say(progress, f"freeze    {timings['freeze']:6.2f}s  {len(dataset.store)} quads")
-    return BuildResult(dataset=dataset, cached=False, timings=timings, warnings=report.warnings + ext_warnings)
+    return BuildResult(dataset=dataset, cached=False, timings=timings,
+                       warnings=report.warnings + closure_warnings + ext_warnings)
 
 
 def _freeze(inputs: Inputs, inferred, version: str, meta: dict) -> FrozenDataset:
     """freeze() without an rdflib round trip: the asserted quads go into the store as Oxigraph
-    terms, only the inferred triples are converted."""
+    terms, only the inferred triples are converted. `inferred` is a set of triples (all into
+    graph/inferred) or a provenance.Provenance (data, schema and derivation records apart)."""
     import pyoxigraph as ox
 
     from chainkg.build.dataset import compute_stats
@@ -115,8 +133,13 @@ def _freeze(inputs: Inputs, inferred, version: str, meta: dict) -> FrozenDataset
 
     store = ox.Store()
     store.extend(q for q in inputs.store())
-    g = ox.NamedNode(INFERRED_GRAPH)
-    store.extend(ox.Quad(to_ox(s), to_ox(p), to_ox(o), g) for s, p, o in inferred)
+    from chainkg.build.load import DERIVATIONS_GRAPH, INFERRED_SCHEMA_GRAPH
+
+    parts = [(inferred, INFERRED_GRAPH)] if isinstance(inferred, (set, frozenset, list)) else [
+        (inferred.data, INFERRED_GRAPH), (inferred.schema, INFERRED_SCHEMA_GRAPH), (inferred.records, DERIVATIONS_GRAPH)]
+    for triples, name in parts:
+        g = ox.NamedNode(name)
+        store.extend(ox.Quad(to_ox(s), to_ox(p), to_ox(o), g) for s, p, o in triples)
     dataset = FrozenDataset(store=store, version=version, meta=dict(meta))
     dataset.meta["stats"] = compute_stats(dataset)
     return dataset

@@ -281,6 +281,13 @@ def _reasonable_store(store, asserted: set) -> set:
 def reason(graph, engine: str = "reasonable") -> set:
     """Return the cleaned inferred triples of `graph`: an rdflib Graph of ontology + asserted, or
     an Oxigraph Store whose default graph holds them (read without rdflib by `reasonable`)."""
+    closure, asserted = closure_of(graph, engine)
+    return clean(closure, asserted)
+
+
+def closure_of(graph, engine: str = "reasonable") -> tuple[set, set]:
+    """(the whole closure, the asserted triples) of `graph`, checked for consistency; clean()
+    of the two is what `reason` returns. chainkg.build.provenance traces the closure."""
     if engine not in ENGINES:
         raise ValueError(f"unknown reasoner {engine!r}; choose one of {', '.join(ENGINES)}")
     import pyoxigraph as ox
@@ -292,7 +299,9 @@ def reason(graph, engine: str = "reasonable") -> set:
         asserted = graph
         closure = _owlrl(graph) if engine == "owlrl" else _reasonable(graph)
     _check_consistency(closure)
-    return clean(closure, asserted)
+    if not isinstance(closure, set):
+        closure = {(s, p, _normalise(o)) for s, p, o in closure}
+    return closure, asserted
 
 
 def data_inferences(triples, ontology_ns: str = "https://w3id.org/chainkg/") -> set:

@@ -1,0 +1,403 @@
+"""Inference provenance: which claims every inferred triple rests on (issue #15 item 1).
+
+The reasoner (reasonable or owlrl) hands back a closure without saying why each triple is in it.
+`trace` derives the closure's data triples again, breadth first, with the OWL 2 RL rules the
+ontology uses (cax-sco, prp-dom, prp-rng, prp-spo1, prp-inv1/2, prp-symp, prp-trp, prp-spo2,
+cls-svf1/2, cls-hv1/2), accepting only conclusions the reasoner also reached. The schema
+(subclass, subproperty, domain, range, inverse, chains, restrictions) is read from the closure,
+so its own closure (scm-*) is already there. Breadth first, each triple keeps its shallowest
+derivation: the rule, the axiom it applied, the direct premises. A premise the input states
+rests on the graphs that state it (claims, graph/background, graph/provenance, an import);
+an inferred premise on what its own derivation rests on. No derivation can cite itself, as a
+triple is accepted only from premises accepted before it.
+
+The result splits the reasoner's new triples in three:
+- data: about the things of the graph (graph/inferred);
+- schema: about classes, properties, restrictions and other ontology nodes (graph/inferred-schema);
+- records: one ck:Derivation per data triple that rests on a claim or graph/background or
+  graph/provenance, in graph/derivations (rdf:subject/predicate/object name the inferred triple;
+  ck:rule the OWL 2 RL rule; ck:axiom the class or property whose axiom it applied; ck:premise the
+  derivations of inferred premises; prov:wasDerivedFrom every graph its premises rest on).
+  Triples that rest on an import alone (graph/ext/...) are described by one record per set
+  of imports (prov:wasDerivedFrom them, ck:derivedCount), not one by one: an import of 16k
+  triples brings 40k inferences, which per-triple records would multiply by eight.
+`untraced` lists data triples none of these rules reaches (a construct added to the ontology that
+the tracer does not know): the build reports them, and the tests require none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+from collections import defaultdict
+from dataclasses import dataclass, field
+from itertools import count
+
+from chainkg.config import BASE_IRI
+
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+OWL = "http://www.w3.org/2002/07/owl#"
+CK = BASE_IRI + "ontology#"
+PROV = "http://www.w3.org/ns/prov#"
+DERIVATION_NS = BASE_IRI + "derivation/"
+EXT_GRAPH_NS = BASE_IRI + "graph/ext/"
+LINKS_GRAPH_NS = BASE_IRI + "graph/links/"
+
+# Predicates whose triples say something about vocabulary terms, whatever their subject.
+SCHEMA_PREDICATES = {RDFS + t for t in ("subClassOf", "subPropertyOf", "domain", "range")} | {
+    OWL + t for t in ("equivalentClass", "equivalentProperty", "inverseOf", "disjointWith", "propertyDisjointWith",
+                      "onProperty", "someValuesFrom", "allValuesFrom", "hasValue", "propertyChainAxiom",
+                      "intersectionOf", "unionOf", "complementOf", "oneOf", "members", "hasKey")}
+NUMERIC = {"http://www.w3.org/2001/XMLSchema#" + t for t in ("decimal", "integer", "double", "float", "long", "int")}
+SCHEMA_CLASSES = {OWL + t for t in ("Class", "ObjectProperty", "DatatypeProperty", "AnnotationProperty",
+                                    "TransitiveProperty", "SymmetricProperty", "FunctionalProperty",
+                                    "InverseFunctionalProperty", "Restriction", "Ontology")} | {
+    RDFS + "Class", RDF + "Property", RDFS + "Datatype"}
+
+
+@dataclass
+class Provenance:
+    data: set = field(default_factory=set)  # inferred data triples (rdflib terms)
+    schema: set = field(default_factory=set)  # inferred schema-level triples
+    records: list = field(default_factory=list)  # triples of graph/derivations
+    derivations: dict = field(default_factory=dict)  # data triple -> (rule, axiom, premises, rests_on)
+    untraced: list = field(default_factory=list)  # data triples no rule reached
+    import_only: int = 0  # data triples resting on imports alone (grouped records)
+
+
+def derivation_iri(triple) -> str:
+    key = " ".join(t.n3() for t in triple).encode()
+    return DERIVATION_NS + hashlib.sha1(key).hexdigest()[:16]
+
+
+def _list(first: dict, rest: dict, node) -> list:
+    out, seen = [], set()
+    while node in first and node not in seen:
+        seen.add(node)
+        out.append(first[node])
+        node = rest.get(node)
+    return out
+
+
+class _Schema:
+    """The axioms of the closure that the data rules apply, indexed for them."""
+
+    def __init__(self, closure):
+        from rdflib import BNode, URIRef
+
+        u = URIRef
+        sub_class, sub_prop, equiv_class = u(RDFS + "subClassOf"), u(RDFS + "subPropertyOf"), u(OWL + "equivalentClass")
+        domain, range_, inverse, rdf_type = u(RDFS + "domain"), u(RDFS + "range"), u(OWL + "inverseOf"), u(RDF + "type")
+        on_prop, svf, has_value = u(OWL + "onProperty"), u(OWL + "someValuesFrom"), u(OWL + "hasValue")
+        chain, first_p, rest_p = u(OWL + "propertyChainAxiom"), u(RDF + "first"), u(RDF + "rest")
+        symmetric, transitive = u(OWL + "SymmetricProperty"), u(OWL + "TransitiveProperty")
+        equiv_prop = u(OWL + "equivalentProperty")
+        self.rdf_type, self.thing = rdf_type, u(OWL + "Thing")
+        self.supers = defaultdict(set)  # class -> strict superclasses
+        self.super_props = defaultdict(set)
+        self.domain, self.range = defaultdict(set), defaultdict(set)
+        self.inverse = defaultdict(set)
+        self.symmetric, self.transitive = set(), set()
+        self.on = on = {}
+        some, value, first, rest, chains = {}, {}, {}, {}, []
+        for s, p, o in closure:
+            if p == sub_class and s != o:
+                self.supers[s].add(o)
+            elif p == equiv_class and s != o:
+                self.supers[s].add(o)
+                self.supers[o].add(s)
+            elif p == sub_prop and s != o:
+                self.super_props[s].add(o)
+            elif p == equiv_prop and s != o:
+                self.super_props[s].add(o)
+                self.super_props[o].add(s)
+            elif p == domain:
+                self.domain[s].add(o)
+            elif p == range_:
+                self.range[s].add(o)
+            elif p == inverse:
+                self.inverse[s].add(o)
+                self.inverse[o].add(s)
+            elif p == rdf_type and o == symmetric:
+                self.symmetric.add(s)
+            elif p == rdf_type and o == transitive:
+                self.transitive.add(s)
+            elif p == on_prop:
+                on[s] = o
+            elif p == svf:
+                some[s] = o
+            elif p == has_value:
+                value[s] = o
+            elif p == first_p:
+                first[s] = o
+            elif p == rest_p:
+                rest[s] = o
+            elif p == chain:
+                chains.append((s, o))
+        # someValuesFrom: by property (cls-svf1/2 fire on an edge) and by filler class
+        self.svf_by_prop, self.svf_by_class = defaultdict(list), defaultdict(list)
+        for r, filler in some.items():
+            if r in on:
+                self.svf_by_prop[on[r]].append((r, filler))
+                self.svf_by_class[filler].append((r, on[r]))
+        # hasValue: cls-hv1 (x a R -> x p v) and cls-hv2 (x p v -> x a R)
+        self.hv_by_class, self.hv_by_edge = {}, defaultdict(list)
+        for r, v in value.items():
+            if r in on:
+                self.hv_by_class[r] = (on[r], v)
+                self.hv_by_edge[(on[r], v)].append(r)
+        self.chains = []  # (property, [steps])
+        for prop, head in chains:
+            steps = _list(first, rest, head)
+            if len(steps) >= 2:
+                self.chains.append((prop, steps))
+        self.chain_steps = defaultdict(list)  # step property -> [(chain index, position)]
+        for i, (_prop, steps) in enumerate(self.chains):
+            for k, step in enumerate(steps):
+                self.chain_steps[step].append((i, k))
+        self.nodes = set()  # the schema's own nodes (restrictions, lists): never data
+        self.nodes.update(on, some, value, first, rest)
+        self.BNode = BNode
+
+
+def schema_nodes(ontology_triples) -> set:
+    """Every subject of the ontology graph: classes, properties, restrictions, lists, the concepts
+    and units it defines. Inferred triples about them are schema-level."""
+    return {s for s, _p, _o in ontology_triples}
+
+
+def is_schema_triple(t, nodes: set) -> bool:
+    s, p, o = t
+    if s in nodes or str(p) in SCHEMA_PREDICATES:
+        return True
+    if str(p) == RDF + "type" and (str(o) in SCHEMA_CLASSES or o in nodes and type(o).__name__ == "BNode"):
+        return True
+    return False
+
+
+def trace(closure: set, asserted_graphs: dict, inferred: set, ontology_nodes: set) -> Provenance:
+    """Split `inferred` (the cleaned new triples) into data and schema and trace every data triple.
+
+    closure: every triple the reasoner holds (asserted, inferred, noise); asserted_graphs:
+    {asserted triple: [graph IRIs stating it]} for the non-ontology graphs; ontology_nodes: the
+    subjects of graph/ontology."""
+    schema = _Schema(closure)
+    nodes = ontology_nodes | schema.nodes
+    out = Provenance()
+    for t in inferred:
+        (out.schema if is_schema_triple(t, nodes) else out.data).add(t)
+
+    rdf_type, thing = schema.rdf_type, schema.thing
+    by_so = defaultdict(lambda: defaultdict(set))  # p -> s -> {o}
+    by_os = defaultdict(lambda: defaultdict(set))  # p -> o -> {s}
+    types = defaultdict(set)  # node -> classes known
+    # triple -> (rule, axiom, premises, rests_on); asserted triples: (None, None, (), graphs)
+    known: dict = {}
+    heap: list = []
+    tick = count()
+
+    from rdflib import Literal
+
+    # A number can be written two ways ("1200.0" asserted, "1200" in the closure): match by value.
+    numeric = {}
+    for t in closure:
+        o = t[2]
+        if type(o) is Literal and o.datatype is not None and str(o.datatype) in NUMERIC:
+            numeric[(t[0], t[1], o.datatype, o.toPython())] = t
+
+    def emit(t, rule, axiom, premises) -> None:
+        if t not in closure:
+            o = t[2]
+            if type(o) is not Literal or o.datatype is None or str(o.datatype) not in NUMERIC:
+                return
+            t = numeric.get((t[0], t[1], o.datatype, o.toPython()))
+            if t is None:
+                return
+        if t in known:
+            return
+        rests = frozenset().union(*(known[pr][3] for pr in premises))
+        heapq.heappush(heap, (len(rests), next(tick), t, (rule, axiom, premises, rests)))
+
+    for t, graphs in asserted_graphs.items():
+        heapq.heappush(heap, (0, next(tick), t, (None, None, (), frozenset(graphs))))
+
+    # Knuth's generalisation of Dijkstra: a triple is settled with the derivation that rests on the
+    # fewest graphs (a conclusion rests on at least what each premise rests on, so no later
+    # derivation can do better); premises are always settled first, so no derivation is circular.
+    while heap:
+        _cost, _n, t, why = heapq.heappop(heap)
+        if t in known:
+            continue
+        known[t] = why
+        s, p, o = t
+        if p == rdf_type:
+            types[s].add(o)
+            for c in schema.supers.get(o, ()):  # a restriction's axiom is named by its property
+                emit((s, rdf_type, c), "cax-sco", schema.on.get(o, o), (t,))
+            for r, prop in schema.svf_by_class.get(o, ()):  # cls-svf1, with t as the filler's type
+                for x in by_os[prop].get(s, ()):
+                    emit((x, rdf_type, r), "cls-svf1", prop, ((x, prop, s), t))
+            hv = schema.hv_by_class.get(o)
+            if hv:
+                emit((s, hv[0], hv[1]), "cls-hv1", o, (t,))
+            continue
+        by_so[p][s].add(o)
+        by_os[p][o].add(s)
+        for c in schema.domain.get(p, ()):
+            emit((s, rdf_type, c), "prp-dom", p, (t,))
+        for q in schema.super_props.get(p, ()):
+            emit((s, q, o), "prp-spo1", p, (t,))
+        for r in schema.hv_by_edge.get((p, o), ()):
+            emit((s, rdf_type, r), "cls-hv2", p, (t,))
+        for r, filler in schema.svf_by_prop.get(p, ()):
+            if filler == thing:
+                emit((s, rdf_type, r), "cls-svf2", p, (t,))
+            elif filler in types.get(o, ()):
+                emit((s, rdf_type, r), "cls-svf1", p, (t, (o, rdf_type, filler)))
+        if isinstance(o, Literal):
+            continue
+        for c in schema.range.get(p, ()):
+            emit((o, rdf_type, c), "prp-rng", p, (t,))
+        for q in schema.inverse.get(p, ()):
+            emit((o, q, s), "prp-inv", p, (t,))
+        if p in schema.symmetric:
+            emit((o, p, s), "prp-symp", p, (t,))
+        if p in schema.transitive:
+            for y in list(by_so[p].get(o, ())):
+                emit((s, p, y), "prp-trp", p, (t, (o, p, y)))
+            for x in list(by_os[p].get(s, ())):
+                emit((x, p, o), "prp-trp", p, ((x, p, s), t))
+        for i, k in schema.chain_steps.get(p, ()):
+            prop, steps = schema.chains[i]
+            for path in _paths(steps, k, t, by_so, by_os):
+                emit((path[0][0], prop, path[-1][2]), "prp-spo2", prop, tuple(path))
+
+    for t in out.data:
+        why = known.get(t)
+        if why is None or why[0] is None:
+            if t not in asserted_graphs:
+                out.untraced.append(t)
+            continue
+        out.derivations[t] = why
+    out.records, out.import_only = _records(out.derivations, out.data)
+    return out
+
+
+def _paths(steps, k, t, by_so, by_os):
+    """Every path p1 .. pn through the known edges with `t` as step k (prp-spo2)."""
+    lefts = [[t]]
+    for step in reversed(steps[:k]):  # extend leftwards
+        lefts = [[(x, step, path[0][0])] + path for path in lefts for x in by_os[step].get(path[0][0], ())]
+    paths = lefts
+    for step in steps[k + 1:]:
+        paths = [path + [(path[-1][2], step, y)] for path in paths for y in by_so[step].get(path[-1][2], ())]
+    return paths
+
+
+def _records(derivations: dict, data: set) -> tuple[list, int]:
+    """The triples of graph/derivations (rdflib terms) and how many data triples rest on imports alone."""
+    from rdflib import Literal, URIRef
+
+    a, derivation = URIRef(RDF + "type"), URIRef(CK + "Derivation")
+    subj, pred, obj = URIRef(RDF + "subject"), URIRef(RDF + "predicate"), URIRef(RDF + "object")
+    rule_p, axiom_p, premise_p = URIRef(CK + "rule"), URIRef(CK + "axiom"), URIRef(CK + "premise")
+    derived_from, count_p = URIRef(PROV + "wasDerivedFrom"), URIRef(CK + "derivedCount")
+    out = []
+    grouped: dict = defaultdict(int)
+    for t, (rule, axiom, premises, rests) in derivations.items():
+        if rests and all(g.startswith((EXT_GRAPH_NS, LINKS_GRAPH_NS)) for g in rests):
+            grouped[rests] += 1
+            continue
+        d = URIRef(derivation_iri(t))
+        out += [(d, a, derivation), (d, subj, t[0]), (d, pred, t[1]), (d, obj, t[2]),
+                (d, rule_p, Literal(rule)), (d, axiom_p, axiom)]
+        out += [(d, derived_from, URIRef(g)) for g in sorted(rests)]
+        out += [(d, premise_p, URIRef(derivation_iri(pr))) for pr in premises if pr in derivations]
+    for rests, n in sorted(grouped.items(), key=lambda kv: sorted(kv[0])):
+        d = URIRef(DERIVATION_NS + "imports-" + hashlib.sha1(" ".join(sorted(rests)).encode()).hexdigest()[:12])
+        out += [(d, a, derivation), (d, count_p, Literal(n))]
+        out += [(d, derived_from, URIRef(g)) for g in sorted(rests)]
+    return out, sum(grouped.values())
+
+
+def trace_inputs(inputs, closure: set, inferred: set) -> Provenance:
+    """`trace` for the pipeline: which graphs state each asserted triple, read from the inputs'
+    named graphs (Oxigraph terms converted once each, literals as the reasoner normalises them)."""
+    from chainkg.build.load import ONTOLOGY_GRAPH
+    from chainkg.build.reason import _normalise
+    from chainkg.build.terms import to_rdflib
+
+    memo: dict = {}
+
+    def conv(x):
+        r = memo.get(x)
+        if r is None:
+            r = memo[x] = _normalise(to_rdflib(x))
+        return r
+
+    graphs: dict = defaultdict(list)
+    ontology: set = set()
+    for name, quads in inputs.quads.items():
+        for q in quads:
+            t = (conv(q.subject), conv(q.predicate), conv(q.object))
+            if name == ONTOLOGY_GRAPH:
+                ontology.add(t[0])
+            g = graphs[t]
+            if name not in g:
+                g.append(name)
+    return trace(closure, graphs, inferred, ontology)
+
+
+def closure_store(inputs, prov: Provenance):
+    """An Oxigraph store whose default graph is asserted + ontology + inferred (data and schema):
+    what the shapes check after reasoning."""
+    import pyoxigraph as ox
+
+    from chainkg.build.terms import to_ox
+
+    st = ox.Store()
+    st.extend(inputs.union_store(include_ontology=True))
+    st.extend(ox.Quad(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in prov.data | prov.schema)
+    return st
+
+
+def check_closure(inputs, prov: Provenance, config, report) -> list:
+    """The shapes over asserted + inferred (issue #15): the findings that reasoning brought and the
+    asserted data alone did not have (`report`, the validate step's), as warnings whose message
+    starts with "after reasoning:". A shape written for what claims state can disagree with what
+    the ontology implies (S14 says what is ck:presentIn a place is an organisation or a project;
+    ck:locatedIn, a subproperty of ck:presentIn, makes districts present in their city): the
+    build names each such finding instead of failing on it."""
+    from dataclasses import replace
+
+    from chainkg.build.validate import findings_from, load_shapes
+
+    shapes = load_shapes(config)
+    store = closure_store(inputs, prov)
+    try:
+        from chainkg.build.fastshacl import validate_store
+
+        results = validate_store(store, shapes)
+    except Exception:  # noqa: BLE001 - shapes the bulk engine cannot run: pySHACL, the reference
+        from rdflib import Graph
+
+        from chainkg.build.terms import to_rdflib
+        from chainkg.build.validate import validate_graph
+
+        g = Graph()
+        for q in store:
+            g.add((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)))
+        results = validate_graph(g, shapes)
+
+    def key(f):
+        return f.severity, f.focus, f.path, f.value, f.shape
+
+    seen = {key(f) for f in report.findings}
+    out = []
+    for f in findings_from(results, inputs):
+        if key(f) in seen:
+            continue
+        messages = {lang: f"after reasoning: {m}" for lang, m in f.messages.items()}
+        out.append(replace(f, messages=messages))
+    return out
