@@ -14,7 +14,8 @@ every claim:
 - **unit**: the unit word of the wording (元, %, 平方米, 辆, GWh, 家/个/项 ...) is compatible with
   `ck:unit`;
 - **qualifier**: the hedge words (超过, 以上, 余, 多, 突破, 约, 近, 不到, 不少于, 上千, 级, over,
-  about, less than, at least ...) agree with `ck:qualifier`.
+  about, less than, at least ...) agree with `ck:qualifier` ("千亿级" is ck:OrderOfMagnitude, whose
+  ck:maxValue is ten times its value; "不到" may carry ck:maxValue equal to its value).
 
 `parse_figure(text)` is the parser; `check_figure(...)` checks one quantity; `check_inputs(inputs)`
 (the loaded files) and `check_dataset(ds)` (a frozen dataset) check them all. Each disagreement
@@ -180,8 +181,10 @@ def qualifier_of(text: str) -> str | None:
     # 余 / 多 right after a number ("1000余家", "530多亿元", "十多个") mean "more than"
     if re.search(rf"(\d|[{_CN_NUMERAL}])[余多]", text):
         return "Over"
-    if re.search(r"上[千万百亿]", text) or re.search(r"[千百万亿]级", text):
-        return "AtLeast"  # "上千颗" (a thousand and up), "千亿级" (the 100-billion class)
+    if re.search(r"[千百万亿]级", text):
+        return "OrderOfMagnitude"  # "千亿级": the 100-billion class, [1e11, 1e12)
+    if re.search(r"上[千万百亿]", text):
+        return "AtLeast"  # "上千颗" (a thousand and up)
     for word, qualifier in QUALIFIER_WORDS:
         if re.fullmatch(r"[a-z ]+", word):
             if re.search(rf"\b{word}\b", low):
@@ -284,8 +287,12 @@ def check_figure(claim: str, quantity: str, wording: str, quotes: list[str], val
             say("value", f"the wording says {what}, ck:value is {v:,f} (ratio {v / fig.low if fig.low else 'n/a'})")
     if fig.high is not None and max_value is not None and not _close(Decimal(max_value), fig.high):
         say("value", f"the wording's range ends at {fig.high:,f}, ck:maxValue is {Decimal(max_value):,f}")
-    if fig.high is None and max_value is not None:
-        say("value", f"ck:maxValue {max_value} but the wording gives no range")
+    # without a range, ck:maxValue is only the bound of a hedge: "less than" (the value itself) or an
+    # order of magnitude (ten times the class's floor)
+    bound = {"LessThan": fig.low, "OrderOfMagnitude": fig.low * 10}.get(_short(qualifier) or "")
+    if fig.high is None and max_value is not None and (bound is None or not _close(Decimal(max_value), bound)):
+        say("value", f"ck:maxValue {max_value} but the wording gives no range"
+            + (f" (the bound of {_short(qualifier)} would be {bound:,f})" if bound is not None else ""))
     if fig.units and unit and unit not in fig.units:
         say("unit", f"the wording's unit {fig.unit_word!r} means {'/'.join(sorted(fig.units))}, ck:unit is {unit}")
     if fig.qualifier != (None if qualifier == "Exact" else qualifier):
