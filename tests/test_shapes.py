@@ -78,3 +78,63 @@ def test_invalid_fixture_trips_its_shape(name, shapes, ontology):
     assert all(f.severity == expected for f in mine)
     # every message is given in both languages
     assert all({"zh", "en"} <= set(f.messages) for f in mine), [f.messages for f in mine]
+
+
+# -- where a violation is reported -----------------------------------------------------------------
+OTHER_TRIG = """@prefix ck:    <https://w3id.org/chainkg/ontology#> .
+@prefix id:    <https://w3id.org/chainkg/id/> .
+@prefix claim: <https://w3id.org/chainkg/claim/> .
+@prefix src:   <https://w3id.org/chainkg/source/> .
+@prefix prov:  <http://www.w3.org/ns/prov#> .
+@prefix rdfs:  <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix skos:  <http://www.w3.org/2004/02/skos/core#> .
+
+claim:901-lab {
+    id:test-lab a ck:Enterprise ;
+        rdfs:label "测试实验室"@zh , "Test Lab"@en ; skos:prefLabel "测试实验室"@zh ;
+        ck:locatedIn id:laoshan-district .
+}
+
+claim:901-lab a ck:Claim ;
+    prov:wasDerivedFrom src:900_test ;
+    ck:evidence EVIDENCE .
+"""
+
+
+@pytest.mark.parametrize("old, new, line", [
+    ("EVIDENCE", '"测试实验室位于崂山区"', 17),  # an untagged quote: the line of the quote
+    (" ;\n    ck:evidence EVIDENCE .", " .", 15),  # no quote: the line where the description begins
+])
+def test_a_violation_in_a_claim_description_names_the_claims_file_and_line(tmp_path, old, new, line):
+    """The description of a claim (its provenance triples) is in its own .trig file, not in
+    sources.ttl, though sources.ttl and every .trig's default graph feed the one provenance graph."""
+    from chainkg.build.pipeline import ValidationFailed, build
+    from conftest import make_project
+
+    root = make_project(tmp_path / "project")
+    other = root / "triples" / "901_other.trig"
+    text = OTHER_TRIG.replace(old, new)
+    assert text != OTHER_TRIG
+    other.write_text(text, encoding="utf-8")
+    config = Config(root=root, build_dir=root / "build")
+    with pytest.raises(ValidationFailed) as e:
+        build(config)
+    found = [f for f in e.value.report.violations if f.focus == "<https://w3id.org/chainkg/claim/901-lab>"]
+    assert found, e.value.report.format()
+    for f in found:
+        assert f.files and f.files[0] == str(other), f.format()
+        assert f.where() == f"{other}:{line}: ", f.format()
+    assert f"901_other.trig:{line}: Violation" in e.value.report.format()
+    assert "sources.ttl" not in e.value.report.format()
+
+
+def test_a_violation_on_a_source_names_sources_ttl(tmp_path):
+    from chainkg.build.pipeline import ValidationFailed, build
+    from conftest import MINI_SOURCES, make_project
+
+    root = make_project(tmp_path / "project", sources=MINI_SOURCES.replace('    dcterms:language "zh" .', '    .'))
+    config = Config(root=root, build_dir=root / "build")
+    with pytest.raises(ValidationFailed) as e:
+        build(config)
+    f = next(f for f in e.value.report.violations if f.focus == "<https://w3id.org/chainkg/source/900_test>")
+    assert f.where() == f"{root / 'triples' / 'sources.ttl'}:6: ", f.format()

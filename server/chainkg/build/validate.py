@@ -143,7 +143,7 @@ def findings_from(results, inputs: Inputs | None = None) -> list:
             lang = getattr(m, "language", None) or ("zh" if _CJK.search(str(m)) else "en")
             messages.setdefault(lang, str(m))
         graphs = inputs.graphs_with_subject(focus) if inputs else []
-        files = [str(p) for g in graphs for p in inputs.origin.get(URIRef(g), [])] if inputs else []
+        files = [str(p) for g in graphs for p in _files_of(inputs, g, focus, sources)] if inputs else []
         files = list(dict.fromkeys(files))
         line = _line(sources, files[0], graphs[0], focus, path, value) if files else None
         findings.append(
@@ -164,15 +164,59 @@ def findings_from(results, inputs: Inputs | None = None) -> list:
     return findings
 
 
-def _line(sources: dict, file: str, graph: str, focus, path, value) -> int | None:
-    """The line where `graph` (a claim) states `focus` `path` `value`, as near as the text tells."""
-    from rdflib import URIRef
-
+def _text(sources: dict, file) -> object:
     from chainkg.build.check import SourceText
 
-    if file not in sources:
-        sources[file] = SourceText(Path(file))
-    return sources[file].line_of(URIRef(graph), focus, path if isinstance(path, URIRef) else None, value)
+    if str(file) not in sources:
+        sources[str(file)] = SourceText(Path(file))
+    return sources[str(file)]
+
+
+def _files_of(inputs: Inputs, graph: str, focus, sources: dict) -> list:
+    """The files that state `focus` in `graph`. A claim graph comes from one file; the provenance
+    graph (sources.ttl and the default graph of every .trig: the claims' descriptions) from all of
+    them, so for it only the files that describe `focus` count: a claim's own file (where its graph
+    is), else the files with a statement about `focus` (not its graph block, not a mention)."""
+    from rdflib import URIRef
+
+    from chainkg.build.load import PROVENANCE_GRAPH
+
+    files = inputs.origin.get(URIRef(graph), [])
+    if graph != PROVENANCE_GRAPH or not isinstance(focus, URIRef):
+        return files
+    own = inputs.origin.get(focus) if str(focus) in inputs.quads else None
+    if own:
+        return own
+    return [f for f in files if _described_at(_text(sources, f), focus)] or files
+
+
+def _described_at(text, focus) -> int | None:
+    """The 1-based line where a statement about `focus` begins (`focus p o`, not `focus {`)."""
+    for i, line in enumerate(text.lines):
+        stripped = line.lstrip()
+        for form in text.forms(focus):
+            m = form.match(stripped)
+            if m and not stripped[m.end():].lstrip().startswith("{"):
+                return i + 1
+    return None
+
+
+def _line(sources: dict, file: str, graph: str, focus, path, value) -> int | None:
+    """The line where `graph` (a claim) states `focus` `path` `value`, as near as the text tells; for
+    the provenance graph, the line of the statement about `focus` (its `path` `value`, when the
+    value is there to find)."""
+    from rdflib import URIRef
+
+    from chainkg.build.load import PROVENANCE_GRAPH
+
+    text = _text(sources, file)
+    p = path if isinstance(path, URIRef) else None
+    if graph == PROVENANCE_GRAPH and isinstance(focus, URIRef):
+        start = _described_at(text, focus)
+        if start is None:
+            return None
+        return (text.line_of(p, value, start=start - 1) if value is not None else None) or start
+    return text.line_of(URIRef(graph), focus, p, value)
 
 
 ENGINES = ("oxigraph", "pyshacl")
