@@ -299,6 +299,9 @@ def migrate(path: Path, keys: dict) -> None:
             bounds.insert(0, f"ck:qualifier ck:{qual}")
         if bounds:
             lines.append("        " + " ; ".join(bounds) + " ;")
+        if CK.industry in po:  # the industry the figure is about (a dimension, kept)
+            lines.append(f"        ck:industry id:{str(po[CK.industry])[len(ID):]} ;")
+        # ck:stage on a count is now the variable's ck:constraint (vocabularies.ttl)
         if CK.countOf in po:
             lines.append(f"        ck:countOf ck:{str(po[CK.countOf]).split('#')[1]} ;")
         if CK.targetYear in po:
