@@ -252,6 +252,10 @@ def stats(ctx: click.Context, output: str) -> None:
 @click.option("--max-body", default=None, type=click.IntRange(1024), help="Largest request body in bytes (413 above).")
 @click.option("--data", "data", multiple=True, metavar="FILE[=GRAPH-IRI]",
               help="Serve these RDF files instead of building the project (repeatable); =IRI loads a file into that named graph.")
+@click.option("--base", "base", default=None, metavar="IRI",
+              help="With --data: resolve relative IRIs in every file against IRI (default: each file's file:// URL).")
+@click.option("--union-default-graph", is_flag=True, default=False,
+              help="With --data: the default graph is the union of all graphs (default: the files' unnamed graph).")
 @click.option("--allow-service", multiple=True, metavar="IRI", help="An endpoint IRI that SERVICE may call (repeatable; none by default).")
 @click.option("--max-memory", default=None, type=click.IntRange(16 << 20), metavar="BYTES",
               help="Memory one query may grow by before it is stopped with 503 (default: Config.max_memory_bytes, 1 GiB).")
@@ -269,7 +273,8 @@ def stats(ctx: click.Context, output: str) -> None:
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True)
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, timeout: float | None,
-          max_rows: int | None, max_body: int | None, data: tuple[str, ...], allow_service: tuple[str, ...],
+          max_rows: int | None, max_body: int | None, data: tuple[str, ...], base: str | None,
+          union_default_graph: bool, allow_service: tuple[str, ...],
           max_memory: int | None, max_query: int | None, public_url: str | None, connections: int, no_sandbox: bool,
           server: str, log_level: str) -> None:
     """Serve the SPARQL endpoint, linked data and workbench with a production WSGI server."""
@@ -295,10 +300,19 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, 
         if not re.match(r"^https?://[^/?#\s]+$", public_url.rstrip("/")):
             _fail(f"--public-url must be scheme://host[:port], not {public_url!r}")
         changes["public_url"] = public_url.rstrip("/")
-    for spec in data:
-        if not Path(spec.partition("=")[0]).is_file():
-            _fail(f"--data: no such file: {spec.partition('=')[0]}")
+    from chainkg.build.datafiles import DataFileError, is_absolute_iri, parse_spec
+
+    if (base is not None or union_default_graph) and not data:
+        _fail("--base and --union-default-graph apply to --data files only")
+    if base is not None and not is_absolute_iri(base):
+        _fail(f"--base must be an absolute IRI (scheme:...), not {base!r}")
+    try:
+        for spec in data:
+            parse_spec(spec)
+    except DataFileError as e:
+        _fail(str(e))
     options = ServeOptions(host=host, port=port, workers=workers, threads=threads, server=server, data=data,
+                           base=base, union_default_graph=union_default_graph,
                            log_level=log_level, connections=connections, sandbox=not no_sandbox)
     try:
         run_server(replace(config, **changes), options)

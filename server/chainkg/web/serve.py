@@ -48,6 +48,8 @@ class ServeOptions:
     connections: int = 1000  # gunicorn: simultaneous clients per worker
     server: str = "gunicorn"
     data: tuple[str, ...] = field(default_factory=tuple)  # FILE or FILE=GRAPH-IRI; empty: build the project
+    base: str | None = None  # --data: the base IRI of relative IRIs (default: each file's file:// URL)
+    union_default_graph: bool = False  # --data: the default graph is the union, not the unnamed graph
     log_level: str = "info"
     sandbox: bool = True  # False: evaluators may reach the network (an operator's explicit choice)
 
@@ -57,12 +59,13 @@ def configure_logging(level: str = "info") -> None:
     logging.basicConfig(level=level.upper(), format=LOG_FORMAT, stream=sys.stderr, force=True)
 
 
-def load_dataset(config: Config, data: tuple[str, ...] = ()):
-    from chainkg.build.dataset import FrozenDataset
+def load_dataset(config: Config, data: tuple[str, ...] = (), base: str | None = None, union_default_graph: bool = False):
     from chainkg.build.pipeline import build
 
-    if data:
-        return FrozenDataset.from_files(list(data))
+    if data:  # the SPARQL dataset of these files (chainkg.build.datafiles)
+        from chainkg.build.datafiles import load_files
+
+        return load_files(data, base=base, union_default_graph=union_default_graph)
     # fallback: broken inputs serve the newest verified build (said loudly; /healthz says degraded)
     return build(config, fallback=True, progress=lambda m: logging.getLogger("chainkg.build").info(m)).dataset
 
@@ -219,7 +222,7 @@ def _serve_gunicorn(config: Config, options: ServeOptions) -> None:
 
     from chainkg.sparql.sandbox import Pool
 
-    dataset = load_dataset(config, options.data)
+    dataset = load_dataset(config, options.data, options.base, options.union_default_graph)
     zygote, gateway = start_sandbox(config, dataset, options)
     pool = Pool(zygote.path, max_idle=16, rewrite=zygote.service_rewrites(config.service_allowlist))
     app = make_app(config, dataset, pool)
@@ -273,17 +276,18 @@ def granian_app():
                                   for k, v in spec["config"].items()})
     config = replace(config, service_allowlist=tuple(config.service_allowlist))
     pool = Pool(spec["zygote"], max_idle=16, rewrite={k: v for k, v in spec["rewrite"]})
-    return make_app(config, load_dataset(config, tuple(spec["data"])), pool)
+    return make_app(config, load_dataset(config, tuple(spec["data"]), spec.get("base"), spec.get("union", False)), pool)
 
 
 def _serve_granian(config: Config, options: ServeOptions) -> None:
     from granian.constants import Interfaces
     from granian.server import Server
 
-    dataset = load_dataset(config, options.data)  # build once, here; the workers load the cache
+    dataset = load_dataset(config, options.data, options.base, options.union_default_graph)  # the workers load the cache
     zygote, gateway = start_sandbox(config, dataset, options)
     cfg = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
-    os.environ[ENV_OPTIONS] = json.dumps({"config": cfg, "data": list(options.data), "log_level": options.log_level,
+    os.environ[ENV_OPTIONS] = json.dumps({"config": cfg, "data": list(options.data), "base": options.base,
+                                          "union": options.union_default_graph, "log_level": options.log_level,
                                           "zygote": zygote.path,
                                           "rewrite": list(zygote.service_rewrites(config.service_allowlist).items())})
     try:

@@ -111,7 +111,6 @@ def service_description(ds: FrozenDataset, config: Config, endpoint_url: str, fm
         (svc, a, nn(SD + "Service")),
         (svc, nn(SD + "endpoint"), svc),
         (svc, nn(SD + "supportedLanguage"), nn(SD + "SPARQL11Query")),
-        (svc, nn(SD + "feature"), nn(SD + "UnionDefaultGraph")),
         (svc, nn(SD + "defaultEntailmentRegime"), nn("http://www.w3.org/ns/entailment/Simple")),
         (svc, nn(rdfs + "label"), lit("chainkg SPARQL endpoint", language="en")),
         (svc, nn(rdfs + "comment"), lit(
@@ -129,6 +128,13 @@ def service_description(ds: FrozenDataset, config: Config, endpoint_url: str, fm
     ]
     if config.service_allowlist:
         t.append((svc, nn(SD + "feature"), nn(SD + "BasicFederatedQuery")))
+    if ds.meta.get("default_graph") == "unnamed":  # serve --data without --union-default-graph
+        t = [x for x in t if x[1] != nn(rdfs + "comment")] + [(svc, nn(rdfs + "comment"), lit(
+            "Read-only SPARQL 1.1 Query over the files given to chainkg serve --data. The default graph is the "
+            "files' unnamed graph (SPARQL 1.1 dataset rules); name a graph with GRAPH, FROM or default-graph-uri.",
+            language="en"))]
+    else:
+        t.append((svc, nn(SD + "feature"), nn(SD + "UnionDefaultGraph")))
     for i, (prefix, ns) in enumerate(sorted(PREFIXES.items())):  # predeclared for every query (SHACL's vocabulary)
         decl = ox.BlankNode(f"prefix{i}")
         t += [(svc, nn(SH + "declare"), decl), (decl, nn(SH + "prefix"), lit(prefix)),
