@@ -86,7 +86,7 @@ claim:900-supply {
         rdfs:label "测试买家"@zh , "Test Buyer"@en ; skos:prefLabel "测试买家"@zh ;
         ck:locatedIn id:qingdao .
 }
-claim:900-supply a ck:Claim ; prov:wasDerivedFrom src:900_test ; ck:evidence "测试制造向测试买家供货"@zh .
+claim:900-supply a ck:Claim ; prov:wasDerivedFrom src:900_test ; ck:evidence "测试制造投资约6亿元，向测试买家供货"@zh .
 """
 
 MINI_SOURCES = """\

@@ -67,7 +67,7 @@ TRIG = PREFIXES + "\n" + _claim("900-chain", "900_alpha", "测试产业链有四
     id:t-supplier ck:supplies id:t-leader .
     id:t-designer ck:supplies id:t-leader .
 """) + _claim("900-tenants", "900_alpha", "十二家企业入驻测试园区", TENANTS) + _claim(
-    "900-park-figures", "900_alpha", "测试园区投资约6亿元，有48家重点企业", """\
+    "900-park-figures", "900_alpha", "测试园区投资约6亿元，有48家重点企业，2027年产值目标100亿元", """\
     id:t-park ck:hasQuantity [ a ck:Quantity ; ck:metric ck:Investment ; ck:value 600000000.0 ; ck:unit ck:Yuan ;
             ck:qualifier ck:About ; ck:originalWording "约6亿元"@zh ; ck:refersToTime "2023"^^xsd:gYear ] ,
         [ a ck:Quantity ; ck:metric ck:Count ; ck:value 48.0 ; ck:unit ck:Item ; ck:countOf ck:Enterprise ;

@@ -10,7 +10,10 @@ stored ten times too small is caught by name.
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -222,3 +225,64 @@ claim:900-investment a ck:Claim ; prov:wasDerivedFrom src:900_test ; ck:evidence
     found = check_inputs(load(Config(root=root)))
     assert [(d.claim, d.kind) for d in found] == [("https://w3id.org/chainkg/claim/900-investment", "value")]
     assert "600,000,000" in found[0].detail and "60,000,000" in found[0].detail
+
+
+# -- the check as a build step ---------------------------------------------------------------------
+def _chainkg_build(root, build_dir) -> subprocess.CompletedProcess:
+    chainkg = Path(sys.executable).with_name("chainkg")
+    return subprocess.run([str(chainkg), "--root", str(root), "--build-dir", str(build_dir), "build", "--force"],
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_a_wrong_value_in_the_real_triples_stops_chainkg_build_with_claim_file_and_quote(tmp_path):
+    root = _copy_of_the_repository(tmp_path)
+    path = root / "triples" / "003_parks_listed_2024.trig"
+    text = path.read_text(encoding="utf-8")
+    assert text.count("ck:value 135140000000.0") == 1
+    path.write_text(text.replace("ck:value 135140000000.0", "ck:value 13514000000.0"), encoding="utf-8")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    wording_line = next(i for i, line in enumerate(lines, 1) if 'ck:originalWording "1351.4亿元"@zh' in line)
+    claim = next(d.claim for d in check_inputs(load(Config(root=root))))
+
+    run = _chainkg_build(root, tmp_path / "build")
+    out = run.stdout + run.stderr
+    assert run.returncode == 1, out
+    assert "build failed" in out and "1 figure(s) disagree" in out, out
+    line = next(x for x in out.splitlines() if x.startswith(f"{path}:"))
+    assert line.startswith(f"{path}:{wording_line}: {claim.removeprefix('https://w3id.org/chainkg/claim/')}: value: ")
+    assert "1351.4亿元" in line and "13,514,000,000" in line and "quote '" in line, line
+    assert "figures " in out and "reason " not in out  # it stopped before reasoning
+    assert not list((tmp_path / "build").glob("*/dataset.nq"))  # and saved nothing
+
+
+def test_the_build_step_reports_the_figures_it_checked(mini_config):
+    from chainkg.build.pipeline import build
+
+    said = []
+    build(mini_config, force=True, progress=said.append)
+    line = next(x for x in said if x.startswith("figures "))
+    assert line.endswith("1 figures agree with their wording and quotes"), said
+
+
+def test_a_wording_outside_the_quote_stops_the_build_of_a_small_project(tmp_path):
+    from chainkg.build.pipeline import FiguresDisagree, build
+
+    trig = PREFIXES + """
+claim:900-investment {
+    id:test-maker a ck:Enterprise ; rdfs:label "测试制造"@zh , "Test Maker"@en ; skos:prefLabel "测试制造"@zh ;
+        ck:locatedIn id:laoshan-district ;
+        ck:hasQuantity [ a ck:Quantity ; ck:metric ck:Investment ; ck:value 600000000.0 ;
+            ck:unit ck:Yuan ; ck:qualifier ck:About ; ck:originalWording "约6亿元"@zh ] .
+}
+claim:900-investment a ck:Claim ; prov:wasDerivedFrom src:900_test ; ck:evidence "测试制造投资约5亿元"@zh .
+"""
+    root = make_project(tmp_path / "p", trig, MINI_SOURCES)
+    with pytest.raises(FiguresDisagree) as e:
+        build(Config(root=root, build_dir=root / "build"))
+    path = root / "triples" / "900_test.trig"
+    wording_line = 1 + path.read_text(encoding="utf-8").splitlines().index(
+        '            ck:unit ck:Yuan ; ck:qualifier ck:About ; ck:originalWording "约6亿元"@zh ] .')
+    [(file, line, d)] = e.value.disagreements
+    assert (file, line, d.kind) == (str(path), wording_line, "wording")
+    assert f"900_test.trig:{wording_line}: 900-investment: wording: " in str(e.value)
+    assert "'测试制造投资约5亿元'" in str(e.value)

@@ -29,7 +29,52 @@ class ValidationFailed(BuildError):
         super().__init__(report.format())
 
 
+class FiguresDisagree(BuildError):
+    """A figure disagrees with its own wording, or its wording with the claim's quote
+    (chainkg.build.consistency); `disagreements`: [(file, line, Disagreement)]."""
+
+    def __init__(self, disagreements: list):
+        self.disagreements = disagreements
+        lines = [f"{file}:{line}: {d}" if line else f"{file}: {d}" for file, line, d in disagreements]
+        super().__init__(
+            f"{len(disagreements)} figure(s) disagree with their own words (claim: kind: what differs; the "
+            "wording; the quote):\n" + "\n".join(lines)
+            + "\nFix the value, unit or qualifier, or the wording; `python -m chainkg.build.consistency` lists them.")
+
+
 log = logging.getLogger("chainkg.build")
+
+
+def check_figures(inputs: Inputs) -> tuple[int, list]:
+    """The claim-consistency check (chainkg.build.consistency) as a build step: one SPARQL query
+    over the loaded quads in Oxigraph (no rdflib graphs), then the parser per figure. Returns the
+    number of figures and [(file, line, Disagreement)], where file and line are the claim's
+    ck:originalWording in its .trig file."""
+    from rdflib import Literal, URIRef
+
+    from chainkg.build.check import SourceText
+    from chainkg.build.consistency import _FIGURES, CK, _check_rows
+    from chainkg.build.dataset import term_value
+
+    rows = []
+    for solution in inputs.store().query(_FIGURES):
+        row = {}
+        for name in ("claim", "q", "w", "v", "max", "u", "qual", "quote"):
+            term = solution[name]
+            if term is not None:
+                row[name] = term_value(term)
+        rows.append(row)
+    found = sorted(_check_rows(rows), key=lambda d: (d.claim, d.wording, d.kind))
+    out, texts = [], {}
+    for d in found:
+        files = inputs.origin.get(URIRef(d.claim)) or [""]
+        file = str(files[0])
+        line = None
+        if file:
+            text = texts.setdefault(file, SourceText(files[0]))
+            line = text.line_of(URIRef(d.claim), URIRef(CK + "originalWording"), Literal(d.wording))
+        out.append((file, line, d))
+    return len({(r["claim"], r["q"], r["w"]) for r in rows}), out
 
 
 @dataclass
@@ -75,6 +120,14 @@ def run_stages(config: Config, version: str, progress: Callable | None = None) -
     _say(progress, f"validate  {timings['validate']:6.2f}s  {len(report.violations)} violations, {len(report.warnings)} warnings")
     if not report.conforms:
         raise ValidationFailed(report)
+
+    t = time.perf_counter()
+    n_figures, disagreements = check_figures(inputs)
+    timings["consistency"] = time.perf_counter() - t
+    _say(progress, f"figures   {timings['consistency']:6.2f}s  {n_figures} figures agree with their wording and quotes"
+         if not disagreements else f"figures   {timings['consistency']:6.2f}s  {len(disagreements)} disagreement(s)")
+    if disagreements:
+        raise FiguresDisagree(disagreements)
 
     # -- issue #10: declared imports and reviewed links join the asserted graphs (chainkg.integrate.step)
     from chainkg.integrate.step import ImportProblem, integrate
