@@ -228,6 +228,7 @@ def test_a_stalled_remote_with_silent_is_an_empty_part_within_the_time_limit(ser
     assert r.status_code == 200, r.text
     assert rows(r) == [{"x": "1"}]
     assert seconds < TIMEOUT + 1.0, seconds
+    print(f"stalled remote with SILENT: {r.status_code} after {seconds:.2f} s")
 
 
 def test_the_time_limit_bounds_the_whole_query_not_each_call(server, bad):
@@ -238,6 +239,7 @@ def test_the_time_limit_bounds_the_whole_query_not_each_call(server, bad):
     assert r.status_code == 503, r.text
     assert "time limit of 5 s" in r.text
     assert seconds < TIMEOUT + 1.0, seconds
+    print(f"two slow calls: {r.status_code} after {seconds:.2f} s")
 
 
 def test_a_stalled_remote_holds_no_worker(server, bad):
