@@ -175,8 +175,8 @@ def _text(sources: dict, file) -> object:
 def _files_of(inputs: Inputs, graph: str, focus, sources: dict) -> list:
     """The files that state `focus` in `graph`. A claim graph comes from one file; the provenance
     graph (sources.ttl and the default graph of every .trig: the claims' descriptions) from all of
-    them, so for it only the files that describe `focus` count: a claim's own file (where its graph
-    is), else the files with a statement about `focus` (not its graph block, not a mention)."""
+    them, so for it only the files with a statement about `focus` count (not its graph block, not a
+    mention): the loader lets a .trig describe only its own claims, so a claim's is its own file."""
     from rdflib import URIRef
 
     from chainkg.build.load import PROVENANCE_GRAPH
@@ -184,9 +184,6 @@ def _files_of(inputs: Inputs, graph: str, focus, sources: dict) -> list:
     files = inputs.origin.get(URIRef(graph), [])
     if graph != PROVENANCE_GRAPH or not isinstance(focus, URIRef):
         return files
-    own = inputs.origin.get(focus) if str(focus) in inputs.quads else None
-    if own:
-        return own
     return [f for f in files if _described_at(_text(sources, f), focus)] or files
 
 
