@@ -59,6 +59,7 @@ class Mutant:
 S = "server/chainkg/"
 GAPS = "tests/test_gaps.py"
 CONS = "tests/test_consistency.py"
+SC = "tests/test_shape_constraints.py"
 
 MUTANTS: tuple[Mutant, ...] = (
     # -- the survivors of the issue's table ------------------------------------------------------
@@ -196,6 +197,29 @@ MUTANTS: tuple[Mutant, ...] = (
            "                if False:\n                    raise _TooLarge()",
            ("tests/test_sandbox.py", "-k", "chunked or body_limit_alone"),
            "serve: a chunked body over the limit accepted"),
+    # -- issue #16, the remaining items: one fixture per constraint, the consistency build step, attribution
+    Mutant("M49", "shapes/core.ttl", 'sh:path dcterms:language ; sh:minCount 1 ; sh:maxCount 1 ; sh:in ( "zh" "en" ) ;',
+           'sh:path dcterms:language ; sh:minCount 1 ; sh:maxCount 1 ; sh:in ( "zh" "en" "fr" ) ;',
+           (SC, "-k", "S09"), "S09: a source in French accepted"),
+    Mutant("M50", "shapes/core.ttl", "sh:path ck:countOf ; sh:maxCount 1 ; sh:nodeKind sh:IRI ;",
+           "sh:path ck:countOf ; sh:maxCount 1 ; sh:nodeKind sh:IRIOrLiteral ;", (SC, "-k", "S04"),
+           "S04: ck:countOf may be a string"),
+    Mutant("M51", S + "build/fastshacl.py", 'if "qualifiedMinCount" in p and n < int(p["qualifiedMinCount"]):',
+           'if "qualifiedMinCount" in p and n < int(p["qualifiedMinCount"]) - 1:', (SC, "-k", "S01"),
+           "Oxigraph validator: sh:qualifiedMinCount 1 never fires (an entity without a zh label passes)"),
+    Mutant("M52", S + "build/pipeline.py", "    if disagreements:\n        raise FiguresDisagree(disagreements)",
+           "    if False:\n        raise FiguresDisagree(disagreements)", (CONS, "-k", "build"),
+           "build: a figure that disagrees with its wording does not stop it"),
+    Mutant("M53", S + "build/pipeline.py",
+           '            line = text.line_of(URIRef(d.claim), URIRef(CK + "originalWording"), Literal(d.wording))',
+           "            line = None", (CONS, "-k", "build"), "build: a disagreement without its line"),
+    Mutant("M54", S + "build/validate.py", "    if graph != PROVENANCE_GRAPH or not isinstance(focus, URIRef):\n        return files",
+           "    if True:\n        return files", ("tests/test_shapes.py", "-k", "names"),
+           "validate: a claim description's violation attributed to sources.ttl again"),
+    Mutant("M55", S + "build/validate.py",
+           "        return (text.line_of(p, value, start=start - 1) if value is not None else None) or start",
+           "        return start", ("tests/test_shapes.py", "-k", "names"),
+           "validate: a claim description's violation at its first line, not the value's"),
 )
 
 
