@@ -90,6 +90,12 @@ class BadRemote:
             conn.sendall(b" ")
             time.sleep(0.5)
 
+    def _error(self, conn):  # the remote's own failure, with its own words
+        body = b"remote store is being rebuilt"
+        conn.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\nContent-Length: "
+                     + str(len(body)).encode() + b"\r\n\r\n" + body)
+        self._wait_for_close(conn)
+
     def _redirect(self, conn):
         conn.sendall(f"HTTP/1.1 302 Found\r\nLocation: {self.redirect_to}\r\nContent-Length: 0\r\n\r\n".encode())
         self._wait_for_close(conn)
@@ -139,7 +145,7 @@ def dead() -> str:
 @pytest.fixture(scope="module")
 def server(kg, config, remote, bad, dead, tmp_path_factory):
     allowed = [remote.query, dead] + [f"{bad.url}/{p}" for p in ("silent", "stall", "trickle", "redirect", "huge",
-                                                                "huge-declared")]
+                                                                "huge-declared", "error")]
     args = ["--workers", "1", "--timeout", str(TIMEOUT), "--max-rows", str(MAX_ROWS)]
     for url in allowed:
         args += ["--allow-service", url]
@@ -199,6 +205,8 @@ def test_a_dead_remote_is_a_clear_error_at_once(server, dead):
     r, seconds = ask(server, f"SELECT * {{ SERVICE <{dead}> {{ ?s ?p ?o }} }}")
     assert r.status_code == 502, r.text
     assert f"the SERVICE endpoint {dead} could not be reached" in r.text and "refused" in r.text.lower()
+    assert r.text.startswith("the query failed while running: the SERVICE endpoint"), r.text
+    assert "/service/" not in r.text, r.text  # the gateway's internal address is not the user's business
     assert seconds < 2, seconds
     print(f"dead remote: {r.status_code} after {seconds:.2f} s")
 
@@ -255,6 +263,12 @@ def test_a_stalled_remote_holds_no_worker(server, bad):
 
 
 # -- the gateway against remotes that try to lead it elsewhere or flood it --------------------------
+def test_a_remote_error_is_reported_as_the_remotes(server, bad):
+    r, _ = ask(server, f"SELECT * {{ SERVICE <{bad.url}/error> {{ ?s ?p ?o }} }}")
+    assert r.status_code == 502, r.text
+    assert f"the SERVICE endpoint {bad.url}/error answered 500: remote store is being rebuilt" in r.text
+
+
 def test_a_redirect_is_not_followed(server, bad, listener):
     before = len(listener.connections)
     r, _ = ask(server, f"SELECT * {{ SERVICE <{bad.url}/redirect> {{ ?s ?p ?o }} }}")

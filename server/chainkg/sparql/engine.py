@@ -117,6 +117,8 @@ def _to_gateway(text: str, info, rewrite: dict[str, str]) -> str:
 
 
 _FORMATS = {f.name: f for f in RESULT_FORMATS + GRAPH_FORMATS}
+# how the engine reports a failed SERVICE call to the gateway (an internal address): dropped, its payload kept
+_GATEWAY_PREFIX = re.compile(r"Error \d{3} [^\n]*? returned by http://127\.0\.0\.1:\d+/service/\d+ with payload:\n")
 
 
 @job("query")
@@ -150,7 +152,8 @@ def evaluate_query(ds: FrozenDataset, spec: dict) -> tuple[dict, bytes]:
     except QueryError:
         raise
     except (OSError, RuntimeError, ValueError) as e:  # evaluation errors, e.g. an allow-listed SERVICE failing
-        raise EvaluationError(f"the query failed while running: {e}", status=502 if spec["services"] else 500) from None
+        message = _GATEWAY_PREFIX.sub("", str(e))  # the gateway's own words name the allowed endpoint
+        raise EvaluationError(f"the query failed while running: {message}", status=502 if spec["services"] else 500) from None
     return {"content_type": content_type, "truncated": truncated}, body
 
 

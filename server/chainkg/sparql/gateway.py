@@ -162,6 +162,9 @@ def _handler(allowlist: tuple[str, ...], timeout: float):
                 return self._answer(e.status, f"the SERVICE endpoint {iri} {e.reason}\n".encode(), "text/plain")
             finally:
                 calls.release()
+            if status >= 400:  # the remote's own error, said to be the remote's
+                data = f"the SERVICE endpoint {iri} answered {status}: ".encode() + data[:4000]
+                ctype = "text/plain; charset=utf-8"
             self._answer(status, data, ctype)
 
         def _answer(self, status: int, data: bytes, ctype: str) -> None:
