@@ -72,7 +72,7 @@ def test_cq13_projects_end_of_march_2024(saved):
     assert Decimal(uc["projects"]) == 50
     assert Decimal(uc["plannedInvestment"]) == Decimal("135140000000")
     assert uc["investmentWording"] == "1351.4亿元"
-    assert uc["time"] == "2024-03"
+    assert uc["time"] == "2024-03-31"  # "截至2024年3月底", an instant
     signed = by_stage["signed"]
     assert Decimal(signed["projects"]) == 13
     assert Decimal(signed["plannedInvestment"]) == Decimal("33790000000")
