@@ -1,20 +1,23 @@
 """The build cache proves itself (issue 14, item 6 / report 8).
 
-A cached build is used only when its meta.json parses, has every key, and the N-Quads file has
-the recorded sha256 and quad count; anything else is rebuilt (the log says why, on one line) and
-never served. With broken inputs, the server's build (fallback=True) serves the newest good build,
+A cached build is used only when its meta.json parses, has every key, the N-Quads file has
+the recorded sha256 and quad count, and each on-disk store folder holds exactly the recorded files
+with their sizes and sha256 (and opens); anything else is rebuilt (the log says why, on one line)
+and never served. With broken inputs, the server's build (fallback=True) serves the newest good build,
 marked stale, and /healthz says so; the CLI still fails."""
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 
 from chainkg.build.dataset import CacheError, FrozenDataset, verify
@@ -102,6 +105,92 @@ def test_a_corrupt_cache_is_rebuilt_never_served(good, case, caplog):
     # the rebuilt folder verifies again, and the next start uses it
     verify(config.cache_dir, first.dataset.version)
     assert build(config).cached
+
+
+def largest(folder: Path) -> Path:
+    """The largest file of a store that holds data (not RocksDB's LOCK or info LOG)."""
+    return max((p for p in folder.iterdir() if p.is_file() and not p.name.startswith(("LOG", "LOCK"))),
+               key=lambda p: p.stat().st_size)
+
+
+def flip_in_largest(store: Path) -> None:
+    corrupt_flip_byte(largest(store))
+
+
+def truncate_largest(store: Path) -> None:
+    path = largest(store)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def add_file(store: Path) -> None:
+    (store / "000999.sst").write_bytes(b"not a table")
+
+
+# damage to an on-disk store folder: (store folder, how it is broken, words the one-line reason must hold)
+STORE_DAMAGE = {
+    "store folder deleted": ("store", lambda p: shutil.rmtree(p), "missing"),
+    "store folder emptied": ("store", lambda p: [f.unlink() for f in p.iterdir()], "missing"),
+    "store largest file truncated (a partial copy)": ("store", truncate_largest, "partial or damaged"),
+    "store one byte flipped in its largest file": ("store", flip_in_largest, "sha256"),
+    "store CURRENT deleted": ("store", lambda p: (p / "CURRENT").unlink(), "CURRENT: missing"),
+    "store a file that meta.json does not record": ("store", add_file, "does not record"),
+    "asserted store one byte flipped": ("asserted", flip_in_largest, "sha256"),
+    "asserted store replaced by a file": ("asserted", lambda p: (shutil.rmtree(p), p.write_text("x")), "missing"),
+    "meta without stores": (None, lambda f: meta_set(("cache", "stores"), KeyError)(f / "meta.json"), "on-disk stores"),
+    "meta store file list emptied": (None, lambda f: meta_set(("cache", "stores", "store", "files"), {})(f / "meta.json"),
+                                     "on-disk stores"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(STORE_DAMAGE))
+def test_a_damaged_store_folder_is_rebuilt_never_served(good, case, caplog):
+    config, first = good
+    name, damage, reason = STORE_DAMAGE[case]
+    where = folder(config, first.dataset.version)
+    damage(where / name if name else where)
+    with pytest.raises(CacheError, match=reason):
+        verify(config.cache_dir, first.dataset.version)
+    lines = []
+    again = build(config, progress=lines.append)
+    assert not again.cached, "a damaged store was served"
+    assert [m for m in lines if "rebuilding" in m and reason in m]
+    assert again.dataset.on_disk and len(again.dataset.store) == first.dataset.meta["stats"]["quads"]
+    assert build(config).cached
+
+
+def test_a_damaged_last_good_store_is_skipped_by_the_fallback(good):
+    config, first = good
+    path = config.triples_dir / "900_test.trig"
+    path.write_text(MINI_TRIG + "\n# older inputs\n")
+    older = build(config).dataset.version
+    path.write_text(MINI_TRIG)
+    (config.cache_dir / "CURRENT").write_text(first.dataset.version + "\n")
+    flip_in_largest(folder(config, first.dataset.version) / "store")
+    break_inputs(config, "syntax")
+    result = build(config, fallback=True)
+    assert result.stale and result.dataset.version == older and result.dataset.on_disk
+
+
+def test_a_build_is_served_from_its_saved_stores(good):
+    """After saving, a fresh build answers from the on-disk stores (as a restart does): the same
+    quads, the distinct union as default graph, graph/inferred left out of the asserted store."""
+    config, first = good
+    ds = first.dataset
+    assert ds.on_disk and ds.location == folder(config, ds.version)
+    again = build(config)
+    assert again.cached and again.dataset.on_disk
+    assert sorted(map(str, ds.store)) == sorted(map(str, again.dataset.store))
+    assert len(list(ds.store)) == len(ds.store) == ds.meta["stats"]["quads"]
+    assert not list(ds.store.quads_for_pattern(None, None, None, ox.DefaultGraph()))
+    n = ds.select("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }")[0]["n"]
+    assert int(n) == ds.meta["stats"]["distinct_triples"] <= len(ds.store)
+    inferred = "https://w3id.org/chainkg/graph/inferred"
+    assert inferred in ds.graph_names()
+    asserted = ds.select("SELECT DISTINCT ?g { GRAPH ?g { ?s ?p ?o } }", asserted_only=True)
+    assert asserted and inferred not in {r["g"] for r in asserted}
+    # the named-graph view: a pattern sees only named graphs (no second copy from the default graph)
+    s = next(iter(ds.store)).subject
+    assert all(not isinstance(q.graph_name, ox.DefaultGraph) for q in ds.store.quads_for_pattern(s, None, None, None))
 
 
 def test_a_checksum_matching_file_that_does_not_parse_is_rejected(good):
@@ -275,8 +364,8 @@ def test_healthz_is_503_when_the_store_does_not_hold_what_was_built(good):
     from chainkg.web.app import create_app
 
     config, first = good
-    ds = FrozenDataset.load(config.cache_dir, first.dataset.version)
-    ds.store.clear()
+    loaded = FrozenDataset.load(config.cache_dir, first.dataset.version)
+    ds = FrozenDataset(store=ox.Store(), version=loaded.version, meta=loaded.meta)  # the stats of a build, no quads
     r = create_app(config, ds).test_client().get("/healthz")
     assert r.status_code == 503 and r.json["status"] == "error" and r.json["quads"] == 0
 

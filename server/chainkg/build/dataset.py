@@ -1,8 +1,16 @@
-"""Step 4: the frozen dataset. Immutable, versioned by the hash of its inputs, held in an
-in-memory Oxigraph store (thread-safe reads, fast SPARQL) and cached on disk as N-Quads.
+"""Step 4: the frozen dataset. Immutable, versioned by the hash of its inputs, and cached on disk
+as N-Quads plus two on-disk Oxigraph (RocksDB) stores that every process opens read-only:
 
-Loading a cached dataset imports neither rdflib nor pySHACL nor owlrl: a restart with
-unchanged inputs only hashes the input files and bulk-loads one N-Quads file.
+    build/cache/<version>/dataset.nq   the named graphs (the portable copy)
+                         /store/       every named graph + their distinct union as default graph
+                         /asserted/    the asserted named graphs + their distinct union as default graph
+                         /meta.json    stats, and the sha256 and size of every file above, quad counts
+
+A build is frozen in memory, saved, then served from the saved stores (as is a cached restart):
+the server's processes (master, web workers, query evaluators) share the data through the OS page
+cache instead of each holding a copy. Loading a cached dataset imports neither rdflib nor pySHACL
+nor owlrl: a restart with unchanged inputs hashes the input files and the cache files and opens
+two stores.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from chainkg.build.load import INFERRED_GRAPH, ONTOLOGY_GRAPH
+from chainkg.build.load import DERIVED_GRAPHS, INFERRED_GRAPH, ONTOLOGY_GRAPH
 
 PREFIXES = {
     "ck": "https://w3id.org/chainkg/ontology#",
@@ -41,6 +49,10 @@ META_FILE = "meta.json"
 POINTER_FILE = "CURRENT"  # the version of the last build saved and verified
 CACHE_KEY = "cache"  # meta.json: {"version", "files": {name: {"sha256", "quads", "bytes"}}}
 VERSION_RE = re.compile(r"[0-9a-f]{16}")
+STORE_DIR = "store"  # on-disk store: every named graph, default graph = their distinct union
+ASSERTED_DIR = "asserted"  # on-disk store: the asserted named graphs, default graph = their distinct union
+STORES = (STORE_DIR, ASSERTED_DIR)
+_NOT_DATA = ("LOCK", "LOG")  # RocksDB's lock and info log (LOG, LOG.old.*): not hashed
 
 
 def term_value(term) -> str | None:
@@ -50,38 +62,107 @@ def term_value(term) -> str | None:
     return term.value
 
 
+class NamedGraphs:
+    """The named graphs of an on-disk store, read-only: what `FrozenDataset.store` is for a dataset
+    served from the cache. The store's default graph holds the distinct union (for queries); this
+    view leaves it out, so iterating, counting and `quads_for_pattern(..., None)` see exactly the
+    named graphs, as with the in-memory store of a fresh build.
+
+    A whole pass (iterating, or a pattern with nothing bound) reads the verified N-Quads file the
+    store was loaded from: the same quads with the same blank-node labels, in the order of the
+    in-memory store of a fresh build (so dumps do not change with a restart), and several times
+    faster than decoding every term from the on-disk store."""
+
+    def __init__(self, store: ox.Store, quads: int, nquads: Path):
+        self._store, self._quads, self._nquads = store, quads, nquads
+
+    def quads_for_pattern(self, subject=None, predicate=None, object=None, graph_name=None):  # noqa: A002
+        if subject is None and predicate is None and object is None and graph_name is None:
+            return ox.parse(path=str(self._nquads), format=ox.RdfFormat.N_QUADS)
+        if graph_name is None:
+            return (q for q in self._store.quads_for_pattern(subject, predicate, object, None)
+                    if not isinstance(q.graph_name, ox.DefaultGraph))
+        if isinstance(graph_name, ox.DefaultGraph):
+            return iter(())
+        return self._store.quads_for_pattern(subject, predicate, object, graph_name)
+
+    def __iter__(self):
+        return self.quads_for_pattern()
+
+    def __len__(self) -> int:
+        return self._quads  # counted when saved; the files are checked against their sha256 when opened
+
+    def __contains__(self, quad) -> bool:
+        return not isinstance(quad.graph_name, ox.DefaultGraph) and quad in self._store
+
+    def named_graphs(self):
+        return self._store.named_graphs()
+
+    def contains_named_graph(self, graph_name) -> bool:
+        return self._store.contains_named_graph(graph_name)
+
+    def query(self, sparql: str, **kwargs):
+        """SPARQL on the named graphs: the default graph is empty unless `default_graph` names graphs."""
+        if "default_graph" not in kwargs and not kwargs.get("use_default_graph_as_union"):
+            kwargs["default_graph"] = []
+        return self._store.query(sparql, **kwargs)
+
+    def dump(self, output=None, format=None, **kwargs):  # noqa: A002
+        return ox.serialize(iter(self), output, format, **kwargs)
+
+
 @dataclass
 class FrozenDataset:
     """`store` holds the named graphs only (what dumps and pages read). Queries run on two
-    derived stores whose default graph is the *distinct* union (Oxigraph's own union default
-    graph is a multiset: a triple stated by three claims would count three times).
+    stores whose default graph is the *distinct* union (Oxigraph's own union default graph is a
+    multiset: a triple stated by three claims would count three times): `union_store` (every
+    graph) and `asserted_store` (without graph/inferred).
+
+    Served from the cache (`load`, and a fresh build once `save`d), all three are the on-disk
+    stores of the version's folder, opened read-only (`location` is that folder). A dataset built
+    in memory (`freeze`, `from_files`) derives its union stores in memory on first use; call
+    `prepare()` before forking processes that query it, so they share them.
 
     `stale` is True when this is the last good build served because the current inputs did
     not build; `build_error` then holds why (the pipeline's one-line-per-error text)."""
 
-    store: ox.Store
+    store: ox.Store | NamedGraphs
     version: str
     meta: dict = field(default_factory=dict)
     stale: bool = False
     build_error: str | None = None
-    union_store: ox.Store = field(init=False, repr=False)
-    asserted_store: ox.Store = field(init=False, repr=False)
+    union: ox.Store | None = field(default=None, repr=False)
+    asserted: ox.Store | None = field(default=None, repr=False)
+    location: Path | None = None
 
-    def __post_init__(self) -> None:
-        inferred = ox.NamedNode(INFERRED_GRAPH)
-        self.union_store = ox.Store()
-        self.union_store.extend(self.store)
-        self.asserted_store = ox.Store()
-        self.asserted_store.extend(q for q in self.store if q.graph_name != inferred)
-        for st in (self.union_store, self.asserted_store):
-            st.update("INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }")
+    @property
+    def union_store(self) -> ox.Store:
+        if self.union is None:
+            self.union = _union_in_memory(self.store, asserted_only=False)
+        return self.union
+
+    @property
+    def asserted_store(self) -> ox.Store:
+        if self.asserted is None:
+            self.asserted = _union_in_memory(self.store, asserted_only=True)
+        return self.asserted
+
+    @property
+    def on_disk(self) -> bool:
+        return self.location is not None
+
+    def prepare(self) -> FrozenDataset:
+        """Derive the union stores now (nothing to do on disk): before a fork, so that the forked
+        processes share them instead of each deriving its own."""
+        _ = self.union_store, self.asserted_store
+        return self
 
     # -- graphs ---------------------------------------------------------------
     def graph_names(self) -> list[str]:
         return sorted(g.value for g in self.store.named_graphs())
 
     def asserted_graphs(self) -> list:
-        return [ox.NamedNode(g) for g in self.graph_names() if g != INFERRED_GRAPH]
+        return [ox.NamedNode(g) for g in self.graph_names() if g not in DERIVED_GRAPHS]
 
     # -- queries --------------------------------------------------------------
     def query(self, sparql: str, *, substitutions: dict | None = None, asserted_only: bool = False,
@@ -123,13 +204,15 @@ class FrozenDataset:
             return len(self.store)
         return sum(1 for _ in self.store.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
 
+
     # -- persistence ----------------------------------------------------------
     def save(self, cache_dir: Path) -> Path:
-        """Write to cache_dir/<version>/ atomically: the N-Quads file and a meta.json that records
-        its sha256 and quad count, built in a hidden temp folder, fsynced, then renamed into place.
-        A kill at any moment leaves either no folder or a complete one; the pointer file CURRENT
-        (the last good build, for serving when the inputs break) is replaced only after the new
-        folder has been read back and verified."""
+        """Write to cache_dir/<version>/ atomically: the N-Quads file, the two on-disk stores and a
+        meta.json that records the sha256 and size of every file and the quad counts, built in a
+        hidden temp folder, fsynced, then renamed into place. A kill at any moment leaves either no
+        folder or a complete one; the pointer file CURRENT (the last good build, for serving when
+        the inputs break) is replaced only after the new folder has been read back and verified.
+        From then on this dataset is served from the saved stores (its in-memory copy is dropped)."""
         cache_dir.mkdir(parents=True, exist_ok=True)
         final = cache_dir / self.version
         tmp = Path(tempfile.mkdtemp(prefix=f".{self.version}-", dir=cache_dir))
@@ -137,15 +220,22 @@ class FrozenDataset:
         try:
             nq = tmp / DATASET_FILE
             self.store.dump(str(nq), ox.RdfFormat.N_QUADS)
-            data = nq.read_bytes()
+            quads = len(self.store)
+            stores = {}
+            for name in STORES:
+                stores[name] = _write_store(tmp / name, self.store, asserted_only=name == ASSERTED_DIR)
+            sha, size = _sha256(nq)
             meta = dict(self.meta)
             meta[CACHE_KEY] = {
                 "version": self.version,
-                "files": {DATASET_FILE: {"sha256": hashlib.sha256(data).hexdigest(), "quads": len(self.store),
-                                         "bytes": len(data)}},
+                "files": {DATASET_FILE: {"sha256": sha, "quads": quads, "bytes": size}},
+                "stores": stores,
             }
             _write_synced(tmp / META_FILE, json.dumps(meta, ensure_ascii=False, indent=1).encode())
-            _fsync(nq)
+            for path in [nq] + [tmp / name / f for name in STORES for f in stores[name]["files"]]:
+                _fsync(path)
+            for folder in [tmp / name for name in STORES] + [tmp]:
+                _fsync(folder)
             if final.exists():  # a folder that failed verification: move it aside, never serve it
                 trash = Path(tempfile.mkdtemp(prefix=f".trash-{self.version}-", dir=cache_dir))
                 os.replace(final, trash / self.version)
@@ -159,19 +249,29 @@ class FrozenDataset:
             for leftover in (tmp, trash):
                 if leftover is not None and leftover.exists():
                     shutil.rmtree(leftover, ignore_errors=True)
-        verify(cache_dir, self.version)  # read back: the pointer only ever names a folder that verifies
+        # read back: the pointer only ever names a folder that verifies; then serve what was saved
+        opened, meta = verify(cache_dir, self.version)
         _write_synced(cache_dir / POINTER_FILE, (self.version + "\n").encode(), atomic=True)
-        self.meta = meta
+        self._serve_from(opened, meta, final)
         return final
+
+    def _serve_from(self, stores: dict, meta: dict, folder: Path) -> None:
+        self.store = NamedGraphs(stores[STORE_DIR], meta[CACHE_KEY]["stores"][STORE_DIR]["quads"],
+                                 folder / DATASET_FILE)
+        self.union, self.asserted = stores[STORE_DIR], stores[ASSERTED_DIR]
+        self.meta, self.location = meta, folder
 
     @classmethod
     def load(cls, cache_dir: Path, version: str) -> FrozenDataset | None:
-        """The cached dataset of this version, verified; None when there is none.
-        Raises CacheError (one line: what does not match) when the folder exists but does not verify."""
+        """The cached dataset of this version, verified, served from its on-disk stores (opened
+        read-only); None when there is none. Raises CacheError (one line: what does not match)
+        when the folder exists but does not verify."""
         if not (cache_dir / version).exists():
             return None
-        store, meta = verify(cache_dir, version)
-        return cls(store=store, version=version, meta=meta)
+        stores, meta = verify(cache_dir, version)
+        ds = cls(store=ox.Store(), version=version)
+        ds._serve_from(stores, meta, cache_dir / version)
+        return ds
 
     @classmethod
     def from_files(cls, paths: list, version: str | None = None) -> FrozenDataset:
@@ -202,6 +302,72 @@ class FrozenDataset:
         return ds
 
 
+def _write_store(folder: Path, named, *, asserted_only: bool) -> dict:
+    """Bulk-load an on-disk store at `folder` (new) with the named graphs (all, or all but
+    graph/inferred) and their distinct union as default graph; close it. Returns its meta.json
+    entry: named quads, default-graph triples, and the sha256 and size of each of its files."""
+    counter = [0]
+    store = ox.Store(str(folder))
+    try:
+        store.bulk_extend(_with_union(named, asserted_only, counter))
+        store.optimize()
+        store.flush()
+        union = int(next(iter(store.query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }")))[0].value)
+    finally:
+        del store  # closes the database: its files do not change after this
+        import gc
+
+        gc.collect()
+    files = {}
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(_NOT_DATA):
+            continue
+        sha, size = _sha256(path)
+        files[path.name] = {"sha256": sha, "bytes": size}
+    return {"quads": counter[0], "default_triples": union, "files": files}
+
+
+def _sha256(path: Path) -> tuple[str, int]:
+    """(hex sha256, size) of a file, read in chunks (hashlib releases the GIL: threads hash in parallel)."""
+    h, size = hashlib.sha256(), 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def _lines(path: Path) -> int:
+    n = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            n += chunk.count(b"\n")
+    return n
+
+
+def _union_in_memory(named, *, asserted_only: bool) -> ox.Store:
+    """An in-memory store with the named graphs (all, or the asserted ones) and their distinct
+    union as default graph (a store is a set: a triple added twice is there once)."""
+    store = ox.Store()
+    store.extend(_with_union(named, asserted_only))
+    return store
+
+
+def _with_union(named, asserted_only: bool, counter: list | None = None):
+    """Each named quad (all, or all but graph/inferred), followed by its triple in the default graph.
+    `counter[0]` counts the named quads yielded."""
+    derived = {ox.NamedNode(g) for g in DERIVED_GRAPHS}  # graph/inferred, inferred-schema, derivations
+    n = 0
+    for q in named.quads_for_pattern(None, None, None, None):
+        if isinstance(q.graph_name, ox.DefaultGraph) or (asserted_only and q.graph_name in derived):
+            continue
+        n += 1
+        yield q
+        yield ox.Quad(q.subject, q.predicate, q.object)
+    if counter is not None:
+        counter[0] = n
+
+
 class CacheError(Exception):
     """A cached build that does not prove itself; str() is one line saying what does not match."""
 
@@ -229,10 +395,13 @@ def _write_synced(path: Path, data: bytes, *, atomic: bool = False) -> None:
         os.replace(target, path)
 
 
-def verify(cache_dir: Path, version: str) -> tuple[ox.Store, dict]:
-    """Read cache_dir/<version>/ and check it against its meta.json: the meta parses and has every
-    key, the N-Quads file has the recorded sha256 and parses into the recorded number of quads.
-    Returns (store, meta); raises CacheError naming the first thing that does not match."""
+def verify(cache_dir: Path, version: str) -> tuple[dict, dict]:
+    """Check cache_dir/<version>/ against its meta.json and open its stores: the meta parses and has
+    every key; the N-Quads file has the recorded sha256 and number of quads (one per line); each
+    store folder holds exactly the recorded files with their recorded sizes and sha256 (a partial,
+    damaged or altered store does not pass), and opens read-only.
+    Returns ({store folder name: read-only ox.Store}, meta); raises CacheError naming the first
+    thing that does not match."""
     folder = cache_dir / version
     meta_path, nq_path = folder / META_FILE, folder / DATASET_FILE
     try:
@@ -251,24 +420,90 @@ def verify(cache_dir: Path, version: str) -> tuple[ox.Store, dict]:
         ok = False
     if not ok:
         raise CacheError(f"{meta_path}: lacks the checksum, quad count, version or stats of a verified build")
-    try:
-        data = nq_path.read_bytes()
-    except OSError as e:
-        raise CacheError(f"{nq_path}: unreadable ({type(e).__name__})") from None
-    sha = hashlib.sha256(data).hexdigest()
-    if sha != expected_sha:
-        raise CacheError(f"{nq_path}: sha256 {sha[:12]}... does not match meta.json's {expected_sha[:12]}... "
-                         f"({len(data)} bytes)")
-    store = ox.Store()
-    try:
-        # parse + extend (not bulk_load, which renames blank nodes on every load) keeps
-        # blank-node labels stable across restarts, so dumps are byte-reproducible
-        store.extend(ox.parse(input=data, format=ox.RdfFormat.N_QUADS))
+    stores = cache.get("stores")
+    if not (isinstance(stores, dict) and all(_store_entry_ok(stores.get(name)) for name in STORES)):
+        raise CacheError(f"{meta_path}: lacks the files and counts of the on-disk stores (saved by an older "
+                         "chainkg, or altered)")
+
+    # hash every recorded file (threads: hashlib releases the GIL), then compare in a fixed order
+    paths = [nq_path] + [folder / name / f for name in STORES for f in sorted(stores[name]["files"])]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        hashed = dict(zip(paths, pool.map(_sha256_or_error, paths), strict=True))
+    got = hashed[nq_path]
+    if isinstance(got, OSError):
+        raise CacheError(f"{nq_path}: unreadable ({type(got).__name__})")
+    if got[0] != expected_sha:
+        raise CacheError(f"{nq_path}: sha256 {got[0][:12]}... does not match meta.json's {expected_sha[:12]}... "
+                         f"({got[1]} bytes)")
+    try:  # its first and last quads, parsed here, must be in the store (checked once it is open)
+        edges = [q for line in _edge_lines(nq_path) for q in ox.parse(input=line, format=ox.RdfFormat.N_QUADS)]
     except (SyntaxError, ValueError, OSError) as e:
-        raise CacheError(f"{nq_path}: does not parse ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
-    if len(store) != expected_quads:
-        raise CacheError(f"{nq_path}: {len(store)} quads, meta.json records {expected_quads}")
-    return store, meta
+        raise CacheError(f"{nq_path}: does not parse ({str(e).splitlines()[0] if str(e) else type(e).__name__})") \
+            from None
+    lines = _lines(nq_path)
+    if lines != expected_quads:
+        raise CacheError(f"{nq_path}: {lines} quads, meta.json records {expected_quads}")
+    opened = {}
+    for name in STORES:
+        entry = stores[name]
+        where = folder / name
+        if not where.is_dir():
+            raise CacheError(f"{where}: missing (the on-disk store)")
+        present = sorted(p.name for p in where.iterdir() if not p.name.startswith(_NOT_DATA))
+        extra = [f for f in present if f not in entry["files"]]
+        if extra:
+            raise CacheError(f"{where}: holds {extra[0]}, which meta.json does not record")
+        if name == STORE_DIR and entry["quads"] != expected_quads:
+            raise CacheError(f"{where}: {entry['quads']} named quads, the N-Quads file {expected_quads}")
+        for f in sorted(entry["files"]):
+            got, want = hashed[where / f], entry["files"][f]
+            if isinstance(got, OSError):
+                raise CacheError(f"{where / f}: {'missing' if isinstance(got, FileNotFoundError) else 'unreadable'} "
+                                 f"({type(got).__name__})")
+            if got[1] != want["bytes"]:
+                raise CacheError(f"{where / f}: {got[1]} bytes, meta.json records {want['bytes']} (partial or damaged)")
+            if got[0] != want["sha256"]:
+                raise CacheError(f"{where / f}: sha256 {got[0][:12]}... does not match meta.json's "
+                                 f"{want['sha256'][:12]}...")
+        try:
+            opened[name] = ox.Store.read_only(str(where))
+        except OSError as e:
+            raise CacheError(f"{where}: does not open ({str(e).splitlines()[0] if str(e) else type(e).__name__})") \
+                from None
+    for quad in edges:
+        if quad not in opened[STORE_DIR]:
+            raise CacheError(f"{folder / STORE_DIR}: does not hold {quad} of {DATASET_FILE}")
+    return opened, meta
+
+
+def _edge_lines(path: Path) -> list[bytes]:
+    """The first and the last line of a file (one line if it has one)."""
+    with open(path, "rb") as f:
+        first = f.readline()
+        size = f.seek(0, os.SEEK_END)
+        f.seek(max(len(first), size - (1 << 20)))
+        tail = f.read().rstrip(b"\n").rsplit(b"\n", 1)[-1]
+    return [first] + ([tail + b"\n"] if tail and size > len(first) else [])
+
+
+def _store_entry_ok(entry) -> bool:
+    try:
+        return (isinstance(entry["quads"], int) and isinstance(entry["default_triples"], int)
+                and isinstance(entry["files"], dict) and len(entry["files"]) > 0
+                and all(isinstance(f, str) and "/" not in f and f not in ("", ".", "..")
+                        and isinstance(v["sha256"], str) and len(v["sha256"]) == 64 and isinstance(v["bytes"], int)
+                        for f, v in entry["files"].items()))
+    except (KeyError, TypeError):
+        return False
+
+
+def _sha256_or_error(path: Path):
+    try:
+        return _sha256(path)
+    except OSError as e:
+        return e
 
 
 def cached_versions(cache_dir: Path) -> list[str]:
@@ -303,18 +538,21 @@ def freeze(named_graphs: dict, version: str, meta: dict) -> FrozenDataset:
     return ds
 
 
+# On the named graphs (GRAPH patterns, DISTINCT where a triple stated in several graphs would count
+# twice): the statistics of a fresh build need no union store.
 STATS_QUERIES = {
     "entities_per_class": """
         PREFIX ck: <https://w3id.org/chainkg/ontology#>
         SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE {
-          ?s a ?class . FILTER(STRSTARTS(STR(?class), STR(ck:)))
+          GRAPH ?g { ?s a ?class } FILTER(STRSTARTS(STR(?class), STR(ck:)))
           FILTER(STRSTARTS(STR(?s), "https://w3id.org/chainkg/id/"))
         } GROUP BY ?class ORDER BY DESC(?n) ?class""",
     "claims_per_source": """
         PREFIX ck: <https://w3id.org/chainkg/ontology#>
         PREFIX prov: <http://www.w3.org/ns/prov#>
         SELECT ?source (COUNT(DISTINCT ?claim) AS ?claims) (COUNT(*) AS ?triples) WHERE {
-          ?claim a ck:Claim ; prov:wasDerivedFrom ?source .
+          { SELECT DISTINCT ?claim ?source WHERE {
+              GRAPH ?g1 { ?claim a ck:Claim } GRAPH ?g2 { ?claim prov:wasDerivedFrom ?source } } }
           GRAPH ?claim { ?s ?p ?o }
         } GROUP BY ?source ORDER BY ?source""",
 }
@@ -331,10 +569,12 @@ def compute_stats(ds: FrozenDataset) -> dict:
             claim_triples += n
         else:
             per_graph[name] = n
-    rows = ds.select(STATS_QUERIES["entities_per_class"])
-    per_source = ds.select(STATS_QUERIES["claims_per_source"])
+    named = {"default_graph": []}  # the named graphs only: no union store is derived for this
+    rows = ds.select(STATS_QUERIES["entities_per_class"], **named)
+    per_source = ds.select(STATS_QUERIES["claims_per_source"], **named)
     distinct = {
-        "union": ds.select("SELECT (COUNT(*) AS ?n) WHERE { { SELECT DISTINCT ?s ?p ?o { GRAPH ?g { ?s ?p ?o } } } }")[0]["n"],
+        "union": ds.select("SELECT (COUNT(*) AS ?n) WHERE { { SELECT DISTINCT ?s ?p ?o { GRAPH ?g { ?s ?p ?o } } } }",
+                           **named)[0]["n"],
     }
     return {
         "quads": len(ds.store),

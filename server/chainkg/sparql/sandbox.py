@@ -10,13 +10,20 @@ before the web workers fork:
   sockets are files, reachable from the web workers' namespace) and forks one **evaluator** per
   connection; it never evaluates anything itself, so it stays single-threaded and every fork is
   clean.
-- an evaluator holds the frozen dataset (inherited copy-on-write), runs jobs sent over its
-  connection (`JOBS`: a query to serialise, a page of a saved query) and sends back the answer.
+- an evaluator holds the frozen dataset, runs jobs sent over its connection (`JOBS`: a query to
+  serialise, a page of a saved query) and sends back the answer. A dataset served from the build
+  cache is a pair of on-disk stores that the zygote opened read-only: every evaluator inherits the
+  open handles and reads the same files (through the OS page cache, shared by every process), so
+  an evaluator costs its own allocations, not a copy of the data. A dataset built in memory
+  (`serve --data`) is inherited copy-on-write.
 - the web worker's `Pool` keeps idle evaluators, sends a job, and waits: past the time limit, or
-  when the evaluator has grown by more than the memory limit (read from /proc every 20 ms), it
-  SIGKILLs the evaluator and answers 503; an evaluator that died (a parser stack overflow, an
-  allocation failure) costs one 500/503 answer and a fresh fork, never a web worker. Memory comes
-  back with the killed process; an evaluator that has grown past `RECYCLE_GROWTH` is retired.
+  when the evaluator's *anonymous* resident memory has grown by more than the memory limit (read
+  from /proc every 20 ms), it SIGKILLs the evaluator and answers 503. Anonymous memory is what the
+  query allocates; pages of files (a store read through mmap, shared libraries) are not counted,
+  so reading a large store is never mistaken for a runaway query. An evaluator that died (a parser
+  stack overflow, an allocation failure) costs one 500/503 answer and a fresh fork, never a web
+  worker. Memory comes back with the killed process; an evaluator whose anonymous memory has grown
+  past `RECYCLE_GROWTH` is retired.
 
 The wire format is a length-prefixed JSON header plus raw body bytes, in both directions (no
 pickle: a compromised evaluator must not be able to run code in the web worker).
@@ -193,6 +200,9 @@ class Zygote:
         """Fork the zygote; return how it is isolated once it is ready (raises SandboxError)."""
         import chainkg.sparql.engine  # noqa: F401  (registers the jobs before the fork)
 
+        if hasattr(self.dataset, "prepare"):  # an in-memory dataset: derive its union stores once, here
+            self.dataset.prepare()
+
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(self.path)
         os.chmod(self.path, 0o600)
@@ -311,11 +321,22 @@ def rss(pid: int) -> int:
         return 0
 
 
+def anon_rss(pid: int) -> int:
+    """Resident anonymous memory of a process (RssAnon: resident minus file-backed and shared
+    memory pages, from /proc/PID/statm): what it allocated, not the pages of files it reads."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as f:
+            _size, resident, shared = f.read().split()[:3]
+        return (int(resident) - int(shared)) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return 0
+
+
 # -- the pool (in each web worker) ----------------------------------------------------------------
 class _Evaluator:
     def __init__(self, sock: socket.socket, pid: int):
         self.sock, self.pid = sock, pid
-        self.base_rss = rss(pid)
+        self.base_rss = anon_rss(pid)
 
     def kill(self) -> None:
         try:
@@ -351,7 +372,7 @@ class Pool:
         return _Evaluator(sock, int(hello["pid"]))
 
     def _release(self, ev: _Evaluator) -> None:
-        if rss(ev.pid) - ev.base_rss > RECYCLE_GROWTH:
+        if anon_rss(ev.pid) - ev.base_rss > RECYCLE_GROWTH:
             ev.kill()  # its memory comes back with it
             return
         with self._lock:
@@ -364,13 +385,13 @@ class Pool:
         """Run a job; returns its (header, body), or raises the QueryError the evaluator raised,
         QueryTimeout past `timeout` seconds, MemoryLimitExceeded past `max_memory` bytes of growth."""
         ev = self._acquire()
-        start_rss = rss(ev.pid)
+        start_rss = anon_rss(ev.pid)
         try:
             send_frame(ev.sock, {"job": job_name, "spec": spec})
         except OSError:  # it died while idle: one retry on a fresh evaluator
             ev.kill()
             ev = self._acquire()
-            start_rss = rss(ev.pid)
+            start_rss = anon_rss(ev.pid)
             send_frame(ev.sock, {"job": job_name, "spec": spec})
         deadline = time.monotonic() + timeout if timeout else None
         while True:
@@ -383,7 +404,7 @@ class Pool:
                 raise errors.QueryTimeout(
                     f"the query ran longer than the time limit of {timeout:g} s and was stopped; "
                     "narrow it down (LIMIT, more specific patterns) and try again")
-            if max_memory and rss(ev.pid) - start_rss > max_memory:
+            if max_memory and anon_rss(ev.pid) - start_rss > max_memory:
                 ev.kill()
                 log.warning("evaluator %d killed: the query grew past the memory limit of %d bytes", ev.pid, max_memory)
                 raise MemoryLimitExceeded(
