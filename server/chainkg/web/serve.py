@@ -19,6 +19,11 @@ Never Flask's development server. The process tree of `chainkg serve` (default, 
   (408), and a body over `Config.max_body_bytes` gets 413 whether or not it is chunked
   (`BodyLimit`, before the app sees it).
 - **Bounded evaluation**: see `chainkg.sparql.sandbox`.
+- **One copy of the data**: the master opens the verified build's on-disk stores read-only
+  (`build/cache/<version>/store` and `.../asserted`) and forks; the web workers, the zygote and
+  the evaluators read the same files through the OS page cache, so a worker costs its own
+  allocations, not a copy of the dataset. Only `--data` files are held in memory (their union
+  stores derived once in the master by `Zygote.start`, inherited copy-on-write).
 
 Measured (scripts/storm.py, scripts/benchmark_sparql.py): see README.
 """
