@@ -327,6 +327,8 @@ def entity_context(ds: FrozenDataset, iri: str, lang: str, url, page: int = 1) -
     if iri.startswith(CLAIM_NS) or any(True for _ in store.quads_for_pattern(None, None, None, node)):
         ctx["graph"] = graph_content(v, node)
     ctx["claims"] = number_claims(ctx)
+    from chainkg.web.charts import entity_figures  # the saved query figures-of, run as the API runs it
+    ctx["figures"] = entity_figures(ds, iri, lang, url)
     return ctx
 
 

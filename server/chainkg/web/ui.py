@@ -6,14 +6,17 @@ parameters; /chain-map.json is the data the map is drawn from and /chain-map.svg
 
 from __future__ import annotations
 
+import difflib
 import json
 from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
+from markupsafe import Markup
 
 from chainkg.build.dataset import PREFIXES, FrozenDataset
 from chainkg.config import Config
 from chainkg.sparql.saved import ParameterError, SavedQuery
+from chainkg.web import charts
 from chainkg.web.api import DEFAULT_PAGE, ApiError, Page, get_page, page_url, saved_queries
 from chainkg.web.chainmap import chain_data, chains, default_chain, render_svg, to_dot
 from chainkg.web.pages import BoundedCache, Labels, curie
@@ -168,12 +171,48 @@ def _int(name: str, default: int, low: int, high: int) -> int:
         return default
 
 
+@bp.app_template_global("figures_chart")
+def figures_chart(panels: list, lang: str, title: str = "") -> Markup:
+    """The SVG chart of an entity's figures (web/charts.py builds it from escaped text only)."""
+    return Markup(charts.render_svg(panels, lang, title))
+
+
+@bp.app_template_global("figures_text")
+def figures_text(key: str, lang: str) -> str:
+    return charts.text(key, lang)
+
+
+def unknown_query(name: str, as_json: bool) -> Response:
+    """404 for a saved query that does not exist, with the names closest to it: JSON for the .json
+    twin and for clients that prefer JSON, else plain text (.csv) or the HTML page."""
+    names = list(saved_queries())
+    close = difflib.get_close_matches(name[:100], names, n=5, cutoff=0.5)
+    if as_json:
+        body = {"error": "not found", "message": f"no saved query named {name[:100]!r}", "suggestions": close,
+                "queries": url_for("api.list_queries")}
+        response = jsonify(body)
+        response.status_code = 404
+    elif request.path.endswith(".csv"):
+        response = Response(f"no saved query named {name[:100]!r}\n", 404, mimetype="text/plain")
+    else:
+        lang = ui_lang()
+        return render_template("query.html", **_common(lang), q=None, groups=_query_groups(lang), missing=name[:100],
+                               suggestions=close), 404
+    response.vary.add("Accept")
+    return response
+
+
+def _prefers_json() -> bool:
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes["application/json"] > request.accept_mimetypes["text/html"]
+
+
 @bp.get("/queries/<name>")
 def query_page(name: str):
     lang = ui_lang()
     q = saved_queries().get(name)
     if q is None:
-        abort(404)
+        return unknown_query(name, _prefers_json())
     config: Config = current_app.config["CHAINKG"]
     values = _form_values(q, lang)
     unknown = sorted(k for k in request.args if k not in values and k not in ("lang", "limit", "offset"))
@@ -221,6 +260,8 @@ def query_page(name: str):
 @bp.get("/queries/<name>.csv")
 def query_twin(name: str):
     fmt = request.path.rsplit(".", 1)[1]
+    if name not in saved_queries():
+        return unknown_query(name, fmt == "json")
     args = [(k, v) for k, v in request.args.items(multi=True) if k != "format"] + [("format", fmt)]
     return redirect(url_for("api.run_query", name=name) + "?" + urlencode(args), code=303)
 
