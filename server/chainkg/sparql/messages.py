@@ -71,9 +71,43 @@ def engine_position(message: str) -> tuple[int, int] | None:
     return (int(m.group(1)), int(m.group(2))) if m else None
 
 
+_GROUP_CONCAT = re.compile(r"(?i)\bGROUP_CONCAT\s*\(")
+GROUP_CONCAT_HINT = ("hint: GROUP_CONCAT joins strings and takes its separator after a ';': "
+                     "GROUP_CONCAT(STR(?x); SEPARATOR=\", \"). Over IRIs write STR(?x): an IRI is not a string, "
+                     "and the aggregate is then left empty")
+
+
+def group_concat_without_str(text: str) -> bool:
+    """Whether a GROUP_CONCAT of the query takes a bare variable (not STR(...), a label, a string
+    function): over IRIs such a GROUP_CONCAT is an error the engine answers with an empty cell."""
+    masked = _mask(text, 0)
+    for m in _GROUP_CONCAT.finditer(masked):
+        arg = re.match(r"\s*(?:DISTINCT\s+)?([?$]\w+)\s*[;)]", text[m.end():], re.IGNORECASE)  # masked blanks variables
+        if arg:
+            return True
+    return False
+
+
+def _in_group_concat(masked: str, pos: int) -> bool:
+    """Whether offset pos lies inside the parentheses of a GROUP_CONCAT call."""
+    for m in _GROUP_CONCAT.finditer(masked):
+        if m.start() > pos:
+            break
+        depth, i = 1, m.end()
+        while i < len(masked) and depth:
+            depth += {"(": 1, ")": -1}.get(masked[i], 0)
+            i += 1
+        if m.end() <= pos < i:
+            return True
+    return False
+
+
 def _hint(text: str, message: str) -> str | None:
     """A hint for the common mistakes the engine's message does not name."""
     masked = _mask(text, 0)
+    at = engine_position(message)
+    if at and _in_group_concat(masked, _offset(text, *at)):  # GROUP_CONCAT(?x, ", ") and the like
+        return GROUP_CONCAT_HINT
     last = masked.rfind("}")
     if last > 0 and re.search(r"(?i)\b(GROUP\s+BY|ORDER\s+BY|LIMIT|OFFSET|HAVING)\b", masked[masked.find("{"):last]):
         if engine_position(message):
