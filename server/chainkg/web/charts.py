@@ -181,7 +181,7 @@ def entity_figures(ds, iri: str, lang: str, url) -> dict | None:
 
 # -- the SVG -----------------------------------------------------------------------------------
 
-W, PANEL_H, LEFT, RIGHT, TOP, BOTTOM = 720, 230, 86, 190, 34, 40
+W, PANEL_H, LEFT, RIGHT, TOP, BOTTOM = 800, 230, 86, 250, 34, 40
 
 
 def _nice_max(v: float) -> float:
@@ -271,7 +271,7 @@ def render_svg(panels: list[dict], lang: str, title: str = "") -> str:
             lx = LEFT + plot_w + 14
             out.append(f'<g class="legend-item"><line x1="{lx}" y1="{legend_y}" x2="{lx + 18}" y2="{legend_y}" stroke="{colour}" '
                        f'stroke-width="2"{dash}/><circle cx="{lx + 9}" cy="{legend_y}" r="4" fill="{"#fff" if target else colour}" '
-                       f'stroke="{colour}" stroke-width="2"/><text x="{lx + 24}" y="{legend_y + 4}">{escape(label[:28])}</text></g>')
+                       f'stroke="{colour}" stroke-width="2"/><text x="{lx + 24}" y="{legend_y + 4}">{escape(label if len(label) <= 36 else label[:35] + "…")}</text></g>')
             legend_y += 18
         out.append("</g>")
     out.append("</svg>")

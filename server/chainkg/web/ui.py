@@ -40,8 +40,10 @@ STRINGS = {
     "no_dot": ("服务器未安装 Graphviz（dot），以列表显示。", "Graphviz (dot) is not installed on the server: shown as lists."),
     "no_chain": ("图中没有产业链。", "The graph has no industrial chain."), "show": ("显示", "Show"),
     "all_queries": ("全部查询", "All saved queries"), "api": ("API 文档", "API description"),
-    "editor_help": ("Ctrl+Enter 运行。常用前缀已声明。", "Ctrl+Enter runs. Common prefixes are declared."),
+    "editor_help": ("Ctrl+Enter 运行，Ctrl+Space 补全（前缀、类、属性；id: 后输入名称查找实体）。常用前缀已声明。",
+                    "Ctrl+Enter runs; Ctrl+Space completes (prefixes, classes, properties; type a name after id: to find a thing). Common prefixes are declared."),
     "competency": ("能力问题", "Competency questions"), "analyst": ("分析查询", "Analyst queries"),
+    "recent": ("最近的查询（保存在本浏览器）", "Recent queries (kept in this browser)"), "chart": ("图表", "Chart"),
     "required": ("必填", "required"), "any": ("（任意）", "(any)"), "as_lists": ("以列表显示", "As lists"),
 }
 
@@ -124,6 +126,33 @@ def default_query() -> str:
             "  FILTER (lang(?label) = \"en\")\n}\nORDER BY ?label\nLIMIT 20\n")
 
 
+def vocabulary(ds: FrozenDataset, lang: str) -> list[dict]:
+    """The ontology's classes and properties (and the standard terms the data uses) for the editor's
+    autocompletion: [{"curie", "iri", "kind", "label"}], labels in the reader's language. Built once
+    per dataset version and language."""
+    cache = current_app.extensions.setdefault("chainkg.vocabulary", {})
+    key = (ds.version, lang)
+    if key not in cache:
+        import pyoxigraph as ox
+
+        owl, rdf = PREFIXES["owl"], PREFIXES["rdf"]
+        kinds = {owl + "Class": "class", owl + "ObjectProperty": "property", owl + "DatatypeProperty": "property",
+                 owl + "AnnotationProperty": "property", rdf + "Property": "property"}
+        labels = Labels(ds.store, lang)
+        terms: dict[str, str] = {}
+        for type_iri, kind in kinds.items():
+            for q in ds.store.quads_for_pattern(None, ox.NamedNode(rdf + "type"), ox.NamedNode(type_iri), None):
+                if isinstance(q.subject, ox.NamedNode) and curie(q.subject.value) != q.subject.value:
+                    terms.setdefault(q.subject.value, kind)
+        from chainkg.web.pages import EXTERNAL_LABELS
+
+        for iri in EXTERNAL_LABELS:
+            terms.setdefault(iri, "property")
+        cache[key] = sorted(({"curie": curie(i), "iri": i, "kind": k, "label": labels(i)} for i, k in terms.items()),
+                            key=lambda t: t["curie"].lower())
+    return cache[key]
+
+
 @bp.get("/")
 def workbench():
     lang = ui_lang()
@@ -137,6 +166,7 @@ def workbench():
         "workbench.html", **_common(lang), query=query, prefixes=PREFIXES, groups=_query_groups(lang),
         examples_json=json.dumps(examples, ensure_ascii=False).replace("</", "<\\/"),
         prefixes_json=json.dumps(PREFIXES), saved=request.args.get("saved", ""),
+        vocabulary_json=json.dumps(vocabulary(current_app.config["DATASET"], lang), ensure_ascii=False).replace("</", "<\\/"),
         base_iri=current_app.config["CHAINKG"].base_iri,
     )
 

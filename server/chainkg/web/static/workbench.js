@@ -129,8 +129,9 @@
     });
     if (!iris.length) return;
     iris = iris.slice(0, 300);
-    var q = "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\nSELECT ?s ?l WHERE { VALUES ?s { " +
-      iris.map(function (i) { return "<" + i + ">"; }).join(" ") + " } ?s rdfs:label ?l }";
+    var q = "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\nPREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n" +
+      "SELECT ?s ?l WHERE { VALUES ?s { " + iris.map(function (i) { return "<" + i + ">"; }).join(" ") +
+      " } ?s skos:prefLabel|rdfs:label ?l }";
     fetch("/sparql", {
       method: "POST", body: new URLSearchParams({ query: q }),
       headers: { Accept: "application/sparql-results+json" }
@@ -146,6 +147,243 @@
         if (l) a.textContent = l;
       });
     }).catch(function () { /* labels are a nicety */ });
+  }
+
+  // -- a chart of a result: one label column and numeric columns ----------------------------
+  var SVG_NS = "http://www.w3.org/2000/svg";
+  var NUMERIC = /#(integer|decimal|double|float|long|int|short|byte|nonNegativeInteger|positiveInteger|negativeInteger|nonPositiveInteger|unsignedLong|unsignedInt|unsignedShort|unsignedByte)$/;
+  var COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"];
+
+  function svgEl(tag, attrs, text) {
+    var e = document.createElementNS(SVG_NS, tag);
+    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  function isNumber(t) {
+    return t && t.type !== "uri" && t.type !== "bnode" && !t["xml:lang"] &&
+      (NUMERIC.test(t.datatype || "") || (!t.datatype && /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(t.value)));
+  }
+
+  // {label, columns, rows: [{label, values}]} when the result has numeric columns, else null
+  function chartData(data, base) {
+    if (!data.head || !data.results) return null;
+    var vars = data.head.vars, rows = data.results.bindings;
+    if (!rows.length) return null;
+    var numeric = vars.filter(function (v) {
+      var bound = rows.filter(function (b) { return b[v]; });
+      return bound.length > 0 && bound.every(function (b) { return isNumber(b[v]); });
+    });
+    if (!numeric.length) return null;
+    var labelVar = vars.filter(function (v) { return numeric.indexOf(v) < 0 && !/Label$/.test(v); })[0] ||
+      vars.filter(function (v) { return numeric.indexOf(v) < 0; })[0];
+    return {
+      label: labelVar || "#", columns: numeric,
+      rows: rows.slice(0, 60).map(function (b, i) {
+        var t = labelVar && b[labelVar], given = labelVar && b[labelVar + "Label"];
+        var text = given ? given.value : t ? (t.type === "uri" ? t.value.replace(/^.*[\/#]/, "") : t.value) : String(i + 1);
+        return { label: text, values: numeric.map(function (v) { return b[v] ? Number(b[v].value) : null; }) };
+      })
+    };
+  }
+
+  function renderChart(container, chart) {
+    container.innerHTML = "";
+    var W = 760, left = 210, right = 20, top = 28, barH = 12, gap = 8;
+    var groupH = chart.columns.length * barH + gap, H = top + chart.rows.length * groupH + 30;
+    var all = [];
+    chart.rows.forEach(function (r) { r.values.forEach(function (v) { if (v !== null && isFinite(v)) all.push(v); }); });
+    var lo = Math.min(0, Math.min.apply(null, all)), hi = Math.max(0, Math.max.apply(null, all));
+    if (hi === lo) hi = lo + 1;
+    var x = function (v) { return left + (v - lo) / (hi - lo) * (W - left - right); };
+    var svg = svgEl("svg", { viewBox: "0 0 " + W + " " + H, width: W, height: H, role: "img", id: "result-chart",
+      "class": "result-chart", "aria-labelledby": "result-chart-title" });
+    svg.appendChild(svgEl("title", { id: "result-chart-title" }, chart.columns.join(", ") + " / " + chart.label));
+    for (var k = 0; k <= 4; k++) {
+      var v = lo + (hi - lo) * k / 4, px = x(v);
+      svg.appendChild(svgEl("line", { x1: px, y1: top - 6, x2: px, y2: H - 24, stroke: "#e2e8f0" }));
+      svg.appendChild(svgEl("text", { x: px, y: top - 10, "text-anchor": "middle", "class": "tick" },
+        Math.abs(v) >= 1e6 ? v.toExponential(2) : String(Math.round(v * 100) / 100)));
+    }
+    chart.rows.forEach(function (r, i) {
+      var y0 = top + i * groupH;
+      svg.appendChild(svgEl("text", { x: left - 6, y: y0 + chart.columns.length * barH / 2 + 4, "text-anchor": "end",
+        "class": "bar-label" }, r.label.length > 32 ? r.label.slice(0, 31) + "…" : r.label));
+      r.values.forEach(function (v, j) {
+        if (v === null || !isFinite(v)) return;
+        var a = x(Math.min(0, v)), b = x(Math.max(0, v));
+        var rect = svgEl("rect", { x: a, y: y0 + j * barH, width: Math.max(1, b - a), height: barH - 2,
+          fill: COLOURS[j % COLOURS.length], "class": "bar", "data-column": chart.columns[j], "data-value": v });
+        rect.appendChild(svgEl("title", {}, r.label + " · " + chart.columns[j] + ": " + v));
+        svg.appendChild(rect);
+      });
+    });
+    chart.columns.forEach(function (c, j) {
+      var lx = left + j * 150;
+      svg.appendChild(svgEl("rect", { x: lx, y: H - 16, width: 10, height: 10, fill: COLOURS[j % COLOURS.length] }));
+      svg.appendChild(svgEl("text", { x: lx + 14, y: H - 7, "class": "legend" }, c));
+    });
+    container.appendChild(svg);
+  }
+
+  // -- autocompletion: prefixes, the ontology's classes and properties, things by name ------------
+  var WORD = /[^\s{}()<>;,|\/^!=*+"'#\[\]]*$/;
+
+  function completer(ta, sync, prefixes, vocab, base) {
+    var list = document.getElementById("completions"), wrapper = ta.parentNode;
+    var items = [], active = -1, timer = null, seq = 0;
+
+    function close() { list.hidden = true; list.innerHTML = ""; items = []; active = -1; }
+
+    function caretXY() {
+      var code = wrapper.querySelector("code"), pre = wrapper.querySelector("pre");
+      code.innerHTML = highlight(ta.value.slice(0, ta.selectionStart)).replace(/\n$/, "") + '<span id="caret-mark">\u200b</span>';
+      var mark = document.getElementById("caret-mark");
+      var xy = { x: pre.offsetLeft + mark.offsetLeft, y: pre.offsetTop + mark.offsetTop + mark.offsetHeight - ta.scrollTop };
+      sync();
+      return xy;
+    }
+
+    function show(word, found) {
+      items = found.slice(0, 12);
+      list.innerHTML = "";
+      active = items.length ? 0 : -1;
+      if (!items.length) { close(); return; }
+      items.forEach(function (it, i) {
+        var li = el("li", { role: "option", id: "completion-" + i, "data-insert": it.insert, "class": it.kind || "" });
+        li.appendChild(el("code", {}, it.text));
+        if (it.label) li.appendChild(el("span", { "class": "muted" }, " " + it.label));
+        if (it.kind) li.appendChild(el("span", { "class": "tag" }, it.kind));
+        li.addEventListener("mousedown", function (e) { e.preventDefault(); accept(i, word); });
+        list.appendChild(li);
+      });
+      highlightActive();
+      var xy = caretXY();
+      list.style.left = Math.min(xy.x, wrapper.clientWidth - 260) + "px";
+      list.style.top = (xy.y + 2) + "px";
+      list.hidden = false;
+      list.setAttribute("data-word", word);
+    }
+
+    function highlightActive() {
+      Array.prototype.forEach.call(list.children, function (li, i) {
+        li.classList.toggle("active", i === active);
+        li.setAttribute("aria-selected", i === active ? "true" : "false");
+      });
+    }
+
+    function accept(i, word) {
+      var it = items[i];
+      if (!it) return;
+      var pos = ta.selectionStart, start = pos - word.length;
+      ta.value = ta.value.slice(0, start) + it.insert + ta.value.slice(pos);
+      ta.selectionStart = ta.selectionEnd = start + it.insert.length;
+      close();
+      sync();
+      ta.dispatchEvent(new Event("input"));
+      ta.focus();
+    }
+
+    function entityText(iri) {
+      var ns = base + "id/", slug = iri.slice(ns.length);
+      return iri.indexOf(ns) === 0 && /^[A-Za-z0-9_][A-Za-z0-9_-]*$/.test(slug) ? "id:" + slug : "<" + iri + ">";
+    }
+
+    function suggest(explicit) {
+      var pos = ta.selectionStart;
+      if (pos !== ta.selectionEnd) { close(); return; }
+      var before = ta.value.slice(0, pos), word = WORD.exec(before)[0];
+      var line = before.slice(before.lastIndexOf("\n") + 1, pos - word.length);
+      var colon = word.indexOf(":"), found = [];
+      if (/^\s*PREFIX\s+$/i.test(line) && colon < 0) {  // a PREFIX declaration: the known namespaces
+        Object.keys(prefixes).forEach(function (p) {
+          if (p.indexOf(word) === 0) found.push({ text: p + ": <" + prefixes[p] + ">", insert: p + ": <" + prefixes[p] + ">", kind: "prefix" });
+        });
+        return show(word, found);
+      }
+      if (colon >= 0) {
+        var prefix = word.slice(0, colon), local = word.slice(colon + 1).toLowerCase();
+        if (prefix === "id" && prefixes.id) {  // things by name, from the search index
+          if (!local.length) { close(); return; }
+          var mine = ++seq;
+          clearTimeout(timer);
+          timer = setTimeout(function () {
+            fetch("/api/search?kind=entity&limit=10&q=" + encodeURIComponent(word.slice(3)), { headers: { Accept: "application/json" } })
+              .then(function (r) { return r.ok ? r.json() : null; })
+              .then(function (data) {
+                if (mine !== seq || !data) return;
+                var now = WORD.exec(ta.value.slice(0, ta.selectionStart))[0];
+                if (now !== word) return;
+                show(word, (data.results || []).map(function (h) {
+                  return { text: entityText(h.iri), insert: entityText(h.iri), label: h.label + (h.type ? " · " + h.type : ""), kind: "thing" };
+                }));
+              }).catch(function () { /* completion is a nicety */ });
+          }, 150);
+          return;
+        }
+        vocab.forEach(function (t) {
+          if (t.curie.indexOf(prefix + ":") !== 0) return;
+          var name = t.curie.slice(colon + 1).toLowerCase(), label = (t.label || "").toLowerCase();
+          var rank = name.indexOf(local) === 0 ? 0 : name.indexOf(local) > 0 ? 1 : label.indexOf(local) >= 0 ? 2 : -1;
+          if (rank >= 0) found.push({ text: t.curie, insert: t.curie, label: t.label, kind: t.kind, rank: rank });
+        });
+        found.sort(function (a, b) { return a.rank - b.rank || a.text.localeCompare(b.text); });
+        return show(word, found);
+      }
+      if (word.length < 2 && !explicit) { close(); return; }
+      var w = word.toLowerCase();
+      Object.keys(prefixes).forEach(function (p) {
+        if (p.indexOf(w) === 0) found.push({ text: p + ":", insert: p + ":", label: prefixes[p], kind: "prefix", rank: 0 });
+      });
+      vocab.forEach(function (t) {
+        var name = t.curie.slice(t.curie.indexOf(":") + 1).toLowerCase(), label = (t.label || "").toLowerCase();
+        if (w && (name.indexOf(w) === 0 || label.indexOf(w) === 0)) found.push({ text: t.curie, insert: t.curie, label: t.label, kind: t.kind, rank: 1 });
+      });
+      if (/^[a-z]+$/i.test(word) && found.length === 0) { close(); return; }
+      found.sort(function (a, b) { return a.rank - b.rank || a.text.length - b.text.length; });
+      show(word, found);
+    }
+
+    ta.addEventListener("input", function (e) { if (e.isTrusted !== false) suggest(false); });
+    ta.addEventListener("blur", function () { setTimeout(close, 150); });
+    wrapper.addEventListener("keydown", function (e) {  // capture: before the editor's own Tab and Ctrl+Enter
+      if (e.key === " " && e.ctrlKey) { e.preventDefault(); e.stopPropagation(); suggest(true); return; }
+      if (list.hidden) return;
+      var word = list.getAttribute("data-word") || "";
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        active = (active + (e.key === "ArrowDown" ? 1 : items.length - 1)) % items.length;
+        highlightActive();
+      } else if ((e.key === "Enter" && !e.ctrlKey && !e.metaKey) || e.key === "Tab") {
+        accept(active, word);
+      } else if (e.key === "Escape") {
+        close();
+      } else {
+        return;
+      }
+      e.preventDefault();
+      e.stopPropagation();
+    }, true);
+    return { close: close, suggest: suggest };
+  }
+
+  // -- the last queries, kept in this browser --------------------------------------------------
+  var HISTORY_KEY = "chainkg.workbench.history", HISTORY_MAX = 25;
+
+  function loadHistory() {
+    try { return JSON.parse(localStorage.getItem(HISTORY_KEY) || "[]"); } catch (e) { return []; }
+  }
+
+  function remember(entry) {
+    var items = loadHistory().filter(function (h) { return h.query !== entry.query; });
+    items.unshift(entry);
+    try { localStorage.setItem(HISTORY_KEY, JSON.stringify(items.slice(0, HISTORY_MAX))); } catch (e) { /* full or disabled */ }
+  }
+
+  function historyTitle(h) {
+    var body = h.query.split("\n").filter(function (l) { return l.trim() && !/^\s*(PREFIX|BASE)\b/i.test(l); }).join(" ");
+    return (h.saved ? "[" + h.saved + "] " : "") + body.replace(/\s+/g, " ").slice(0, 70) +
+      (typeof h.rows === "number" ? " (" + h.rows + ")" : "");
   }
 
   // -- the workbench ----------------------------------------------------------------------
@@ -181,6 +419,26 @@
     var pane = document.getElementById("results-pane"), tableView = document.getElementById("table-view");
     var rawView = document.getElementById("raw-view"), paramBox = document.getElementById("example-params");
     var current = null; // the saved query whose text is in the editor, if unchanged
+    var vocab = JSON.parse((document.getElementById("vocabulary-data") || { textContent: "[]" }).textContent);
+    var complete = completer(ta, sync, prefixes, vocab, base);
+    var chartView = document.getElementById("chart-view"), chartTab = document.getElementById("tab-chart");
+    var hint = document.getElementById("result-hint"), historyPicker = document.getElementById("history-picker");
+
+    function fillHistory() {
+      historyPicker.innerHTML = "";
+      historyPicker.appendChild(el("option", { value: "" }, "—"));
+      loadHistory().forEach(function (h, i) { historyPicker.appendChild(el("option", { value: String(i) }, historyTitle(h))); });
+    }
+    fillHistory();
+
+    function share() {  // the query in the address bar, so that the page can be bookmarked or sent
+      if (ta.value.length > 6000) return;
+      var p = new URLSearchParams();
+      p.set("query", ta.value);
+      if (current) p.set("saved", current);
+      if (lang !== "en") p.set("lang", lang);
+      history.replaceState(null, "", location.pathname + "?" + p.toString());
+    }
 
     function showTab(name) {
       document.querySelectorAll(".tabs button").forEach(function (b) {
@@ -188,6 +446,7 @@
       });
       tableView.hidden = name !== "table";
       rawView.hidden = name !== "raw";
+      chartView.hidden = name !== "chart";
     }
     document.querySelectorAll(".tabs button").forEach(function (b) {
       b.addEventListener("click", function () { showTab(b.getAttribute("data-tab")); });
@@ -240,6 +499,15 @@
       links.appendChild(el("a", { href: ex.page + "?lang=" + lang, id: "example-page" }, "→ " + ex.title));
     }
     picker.addEventListener("change", function () { pick(picker.value, false); });
+    historyPicker.addEventListener("change", function () {
+      var h = loadHistory()[Number(historyPicker.value)];
+      if (!h) return;
+      ta.value = h.query;
+      sync();
+      if (h.saved && examples[h.saved]) { picker.value = h.saved; pick(h.saved, true); current = ta.value === examples[h.saved].sparql ? h.saved : null; }
+      else { current = null; }
+      share();
+    });
     ta.addEventListener("input", function () {
       if (current && ta.value !== examples[current].sparql) current = null;
     });
@@ -266,8 +534,13 @@
     function run() {
       status.textContent = "…";
       status.classList.remove("error");
+      complete.close();
       var t0 = performance.now();
       last = current;
+      share();
+      var entry = { query: ta.value, saved: current, at: new Date().toISOString() };
+      chartTab.hidden = true;
+      hint.hidden = true;
       request(null).then(function (resp) {
         return resp.text().then(function (body) { return { resp: resp, body: body }; });
       }).then(function (r) {
@@ -280,6 +553,9 @@
           tableView.innerHTML = "";
           tableView.appendChild(el("pre", { "class": "error", role: "alert" }, r.body.slice(0, 2000)));
           showTab("table");
+          entry.error = r.resp.status;
+          remember(entry);
+          fillHistory();
           return;
         }
         var type = r.resp.headers.get("Content-Type") || "";
@@ -290,12 +566,25 @@
             fillLabels(need, lang);
             status.textContent = (data.results ? data.results.bindings.length + " rows, " : "") + ms + " ms";
             showTab("table");
+            var chart = chartData(data, base);
+            if (chart) { renderChart(chartView, chart); chartTab.hidden = false; }
+            var rows = data.results ? data.results.bindings : [];
+            var empty = (data.head.vars || []).filter(function (v) { return rows.length && rows.every(function (b) { return !b[v]; }); });
+            if (empty.length && /GROUP_CONCAT\s*\(\s*(DISTINCT\s+)?[?$]\w+\s*[;)]/i.test(ta.value)) {
+              hint.textContent = "?" + empty.join(", ?") + " is empty in every row: GROUP_CONCAT joins strings; over IRIs write GROUP_CONCAT(STR(?x); SEPARATOR=\", \").";
+              hint.hidden = false;
+            }
+            entry.rows = rows.length;
+            remember(entry);
+            fillHistory();
             return;
           }
         }
         tableView.innerHTML = "";
         status.textContent = ms + " ms";
         showTab("raw");
+        remember(entry);
+        fillHistory();
       }).catch(function (e) {
         status.textContent = String(e);
         status.classList.add("error");
