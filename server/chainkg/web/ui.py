@@ -146,7 +146,10 @@ def vocabulary(ds: FrozenDataset, lang: str) -> list[dict]:
                     terms.setdefault(q.subject.value, kind)
         from chainkg.web.pages import EXTERNAL_LABELS
 
-        for iri in EXTERNAL_LABELS:
+        rdfs, skos = PREFIXES["rdfs"], PREFIXES["skos"]
+        standard = [rdfs + "label", rdfs + "comment", rdfs + "subClassOf", rdfs + "subPropertyOf", skos + "prefLabel",
+                    skos + "altLabel", skos + "exactMatch", skos + "closeMatch", skos + "broader", skos + "narrower"]
+        for iri in [*EXTERNAL_LABELS, *standard]:  # the standard terms the data uses (their vocabularies are not loaded)
             terms.setdefault(iri, "property")
         cache[key] = sorted(({"curie": curie(i), "iri": i, "kind": k, "label": labels(i)} for i, k in terms.items()),
                             key=lambda t: t["curie"].lower())
