@@ -146,9 +146,14 @@ def evaluate_query(ds: FrozenDataset, spec: dict) -> tuple[dict, bytes]:
         except SyntaxError as e:
             raise QuerySyntaxError(explain_syntax_error(spec["text"], str(e), PREFIXES)) from None
 
+    # Oxigraph's own serialiser first writes the whole result, up to a byte bound, before the row
+    # limit is checked: bound it by the row limit too (about 1 kB a row), so a small limit does not
+    # decode tens of thousands of rows (each term is read from the on-disk store) only to rerun.
+    max_rows = spec["max_rows"]
+    max_bytes = 8_000_000 if max_rows is None else min(8_000_000, max(64_000, 1000 * max_rows))
     try:
-        body, content_type, truncated = serialize_results(execute(), _FORMATS[spec["format"]], spec["max_rows"],
-                                                          spec["prefixes"], rerun=execute)
+        body, content_type, truncated = serialize_results(execute(), _FORMATS[spec["format"]], max_rows,
+                                                          spec["prefixes"], rerun=execute, max_bytes=max_bytes)
     except QueryError:
         raise
     except (OSError, RuntimeError, ValueError) as e:  # evaluation errors, e.g. an allow-listed SERVICE failing
