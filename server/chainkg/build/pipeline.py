@@ -190,9 +190,17 @@ def _freeze(inputs: Inputs, inferred, version: str, meta: dict) -> FrozenDataset
 
     parts = [(inferred, INFERRED_GRAPH)] if isinstance(inferred, (set, frozenset, list)) else [
         (inferred.data, INFERRED_GRAPH), (inferred.schema, INFERRED_SCHEMA_GRAPH), (inferred.records, DERIVATIONS_GRAPH)]
+    memo: dict = {}  # a derivation record repeats its terms: convert each once
+
+    def conv(t):
+        r = memo.get(t)
+        if r is None:
+            r = memo[t] = to_ox(t)
+        return r
+
     for triples, name in parts:
         g = ox.NamedNode(name)
-        store.extend(ox.Quad(to_ox(s), to_ox(p), to_ox(o), g) for s, p, o in triples)
+        store.extend(ox.Quad(conv(s), conv(p), conv(o), g) for s, p, o in triples)
     dataset = FrozenDataset(store=store, version=version, meta=dict(meta))
     dataset.meta["stats"] = compute_stats(dataset)
     return dataset

@@ -401,3 +401,37 @@ def check_closure(inputs, prov: Provenance, config, report) -> list:
         messages = {lang: f"after reasoning: {m}" for lang, m in f.messages.items()}
         out.append(replace(f, messages=messages))
     return out
+
+
+def import_inferences(store, graph: str, triples: list):
+    """Quads for an import's own inferences (reasoned once with our ontology and cached with the
+    import, chainkg.integrate): what the frozen store already holds is skipped, what is about an
+    ontology term goes to graph/inferred-schema, the rest to graph/inferred, and one ck:Derivation
+    (prov:wasDerivedFrom the import's graph, ck:derivedCount) describes them together."""
+    import pyoxigraph as ox
+
+    from chainkg.build.load import DERIVATIONS_GRAPH, INFERRED_GRAPH, INFERRED_SCHEMA_GRAPH, ONTOLOGY_GRAPH
+
+    ontology = ox.NamedNode(ONTOLOGY_GRAPH)
+    data_g, schema_g = ox.NamedNode(INFERRED_GRAPH), ox.NamedNode(INFERRED_SCHEMA_GRAPH)
+    terms: dict = {}
+    n = 0
+    for s, p, o in triples:
+        if next(iter(store.quads_for_pattern(s, p, o, None)), None) is not None:
+            continue
+        is_term = terms.get(s)
+        if is_term is None:
+            is_term = terms[s] = next(iter(store.quads_for_pattern(s, None, None, ontology)), None) is not None \
+                or p.value in SCHEMA_PREDICATES
+        if is_term or p.value in SCHEMA_PREDICATES:
+            yield ox.Quad(s, p, o, schema_g)
+        else:
+            n += 1
+            yield ox.Quad(s, p, o, data_g)
+    if n:
+        d = ox.NamedNode(DERIVATION_NS + "imports-" + hashlib.sha1(graph.encode()).hexdigest()[:12])
+        g = ox.NamedNode(DERIVATIONS_GRAPH)
+        yield ox.Quad(d, ox.NamedNode(RDF + "type"), ox.NamedNode(CK + "Derivation"), g)
+        yield ox.Quad(d, ox.NamedNode(CK + "derivedCount"), ox.Literal(str(n), datatype=ox.NamedNode(
+            "http://www.w3.org/2001/XMLSchema#integer")), g)
+        yield ox.Quad(d, ox.NamedNode(PROV + "wasDerivedFrom"), ox.NamedNode(graph), g)

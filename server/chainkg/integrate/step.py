@@ -50,16 +50,15 @@ class Integration:
         from chainkg.build.dataset import FrozenDataset, compute_stats
 
         if self.prepared:
-            import pyoxigraph as ox
-
-            from chainkg.build.load import INFERRED_GRAPH
             from chainkg.build.terms import to_ox
 
-            inferred = ox.NamedNode(INFERRED_GRAPH)
             for p in self.prepared:
                 dataset.store.extend(p.quads())
                 if not p.meta.get("touches_ours"):  # its own inferences, cached with it
-                    dataset.store.extend(ox.Quad(*(to_ox(x) for x in t), inferred) for t in p.inferred())
+                    from chainkg.build.provenance import import_inferences  # issue #15: split and recorded
+
+                    dataset.store.extend(list(import_inferences(dataset.store, p.spec.graph,
+                                                                [tuple(to_ox(x) for x in t) for t in p.inferred()])))
             dataset = FrozenDataset(store=dataset.store, version=dataset.version, meta=dict(dataset.meta))
             dataset.meta["stats"] = compute_stats(dataset)
         warnings = [w for p in self.prepared for w in p.warnings()]

@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 import pyoxigraph as ox
 
 from chainkg.build.dataset import PREFIXES, FrozenDataset
-from chainkg.build.load import BACKGROUND_GRAPH, CK, CLAIM_NS, INFERRED_GRAPH, PROVENANCE_GRAPH
+from chainkg.build.load import BACKGROUND_GRAPH, CK, CLAIM_NS, DERIVATIONS_GRAPH, INFERRED_GRAPH, PROVENANCE_GRAPH
 from chainkg.sparql.limits import ResultCache
 
 RDF = PREFIXES["rdf"]
@@ -70,6 +70,7 @@ STRINGS = {
     "graphs": ("命名图", "named graphs"), "union": ("并集（不含命名图）", "union (no named graphs)"),
     "claim_graph": ("陈述图", "claim graph"),
     "legend_inferred": ("仅由本体推理得出（graph/inferred），未经文章陈述", "only in graph/inferred: derived by the ontology, no article says it"),
+    "because": ("依据", "because"), "because_rule": ("OWL 2 RL 规则", "OWL 2 RL rule"),
     "legend_background": ("背景知识，非文章所述", "background knowledge, not from an article"),
     "legend_ref": ("陈述出处及证据引文，见页末", "the claim it comes from, with its evidence, at the end of the page"), "graph_size": ("图中三元组", "Triples in this graph"),
 }
@@ -223,6 +224,8 @@ def describe(ds: FrozenDataset, iri: str, with_graph: bool = False) -> list[ox.Q
         if isinstance(q.object, ox.BlankNode):
             closure(q.object)
     for q in store.quads_for_pattern(None, None, node, None):
+        if graph_of(q) == DERIVATIONS_GRAPH:  # a derivation record naming it, not a statement about it
+            continue
         out[q] = None
         if isinstance(q.subject, ox.BlankNode):  # a ranking on this list: keep whose ranking it is
             closure(q.subject)
@@ -247,6 +250,7 @@ class _Views:
         self.ds, self.url = ds, url
         self.labels = Labels(ds.store, lang)
         self.prov = Provenance(ds.store, self.labels, url)
+        self._because: dict = {}  # subject -> {(predicate, object): why}, from graph/derivations
 
     def term(self, t, depth: int = 0) -> dict:
         if isinstance(t, ox.NamedNode):
@@ -278,6 +282,29 @@ class _Views:
         return {"kind": "node", "id": b.value, "types": types, "fields": fields,
                 "rows": [{"key": local_name(p), "property": self.term(ox.NamedNode(p)), "values": rows[p]} for p in order]}
 
+    def because(self, subject) -> dict:
+        """{(predicate, object): why} for the inferred statements about `subject`: the OWL 2 RL rule,
+        the axiom's term and the claims the statement rests on, from graph/derivations."""
+        if subject in self._because:
+            return self._because[subject]
+        store, g = self.ds.store, ox.NamedNode(DERIVATIONS_GRAPH)
+        rdf = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+
+        def one(d, p):
+            return next((q.object for q in store.quads_for_pattern(d, ox.NamedNode(p), None, g)), None)
+
+        out = {}
+        for q in store.quads_for_pattern(None, ox.NamedNode(rdf + "subject"), subject, g):
+            d = q.subject
+            pred, obj, rule, axiom = one(d, rdf + "predicate"), one(d, rdf + "object"), one(d, CK + "rule"), one(d, CK + "axiom")
+            rests = sorted(x.object.value for x in store.quads_for_pattern(d, ox.NamedNode(PROV + "wasDerivedFrom"), None, g))
+            out[(pred, obj)] = {"rule": rule.value if rule is not None else "", "derivation": d.value,
+                                "axiom": self.term(axiom) if axiom is not None else None,
+                                "claims": [self.prov(x) for x in rests if x.startswith(CLAIM_NS)],
+                                "background": BACKGROUND_GRAPH in rests}
+        self._because[subject] = out
+        return out
+
     def provenance(self, graphs) -> dict:
         graphs = set(graphs)
         return {"inferred": graphs == {INFERRED_GRAPH}, "background": BACKGROUND_GRAPH in graphs,
@@ -295,10 +322,15 @@ def entity_context(ds: FrozenDataset, iri: str, lang: str, url, page: int = 1) -
         outgoing[(q.predicate, q.object)].add(graph_of(q))
 
     types, groups, alignments = [], defaultdict(list), defaultdict(list)
+    because = None
     for (p, o), graphs in outgoing.items():
         if p.value in LABEL_PROPS:
             continue
         item = {"value": v.term(o), **v.provenance(graphs)}
+        if item["inferred"]:  # issue #15: the claims an inferred statement rests on
+            if because is None:
+                because = v.because(node)
+            item["because"] = because.get((p, o))
         if p == TYPE:
             if isinstance(o, ox.NamedNode):  # not the anonymous restriction classes owl:equivalentClass brings in
                 types.append(item)
@@ -344,6 +376,13 @@ def number_claims(ctx: dict) -> list[dict]:
                 numbered[claim["graph"]] = {**claim, "n": len(numbered) + 1}
             item["refs"].append(numbered[claim["graph"]]["n"])
         item["refs"].sort()
+    for item in items:  # issue #15: an inferred statement's premise claims are footnotes too
+        why = item.get("because")
+        if why:
+            for claim in why["claims"]:
+                if claim["graph"] not in numbered:
+                    numbered[claim["graph"]] = {**claim, "n": len(numbered) + 1}
+            why["refs"] = sorted({numbered[c["graph"]]["n"] for c in why["claims"]})
     ctx["legend"] = bool(numbered) or any(i["inferred"] or i["background"] for i in items)
     return list(numbered.values())
 
@@ -353,6 +392,8 @@ def incoming(v: _Views, node, page: int = 1) -> dict:
     store = v.ds.store
     entries: dict[tuple, set] = defaultdict(set)
     for q in store.quads_for_pattern(None, None, node, None):
+        if graph_of(q) == DERIVATIONS_GRAPH:  # a derivation record naming it (issue #15), not a statement
+            continue
         if isinstance(q.subject, ox.BlankNode):  # e.g. a ranking on this list: show whose ranking
             for owner in store.quads_for_pattern(None, None, q.subject, None):
                 entries[(owner.subject, owner.predicate, q.predicate)].add(graph_of(q))
@@ -364,6 +405,8 @@ def incoming(v: _Views, node, page: int = 1) -> dict:
         if via is not None:
             prop = {**prop, "label": f"{prop['label']} › {v.labels(via)}"}
         row = {"subject": v.term(s), "property": prop, **v.provenance(graphs)}
+        if row["inferred"] and via is None:  # issue #15: the claims it rests on
+            row["because"] = v.because(s).get((p, node))
         if isinstance(s, ox.NamedNode) and s.value.startswith(CLAIM_NS):
             row["claim"] = v.prov(s.value)
         rows.append(row)
