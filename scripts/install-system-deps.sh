@@ -8,6 +8,7 @@
 #     chromium-driver  WebDriver for the browser tests (selenium)
 #     libowlapi-java   the OWL API, whose OWL2RLProfile checks the ontology (tests/test_owl_profile.py)
 #     default-jdk-headless  javac and java for that checker, when no JDK is installed
+#     virtuoso-opensource   OpenLink Virtuoso, the second real triple store `chainkg push` is tested on (tests/test_push.py)
 # Usage: install-system-deps.sh [serve|test]. Idempotent; uses sudo when not root; CI runs it as
 # root on a fresh Debian machine.
 set -eu
@@ -20,6 +21,7 @@ if [ "$purpose" = "test" ]; then
     [ -x /usr/bin/chromedriver ] || missing="$missing chromium-driver"
     ls /usr/share/java/owlapi-distribution*.jar >/dev/null 2>&1 || missing="$missing libowlapi-java"
     command -v javac >/dev/null 2>&1 || missing="$missing default-jdk-headless"
+    [ -x /usr/bin/virtuoso-t ] || missing="$missing virtuoso-opensource"
 fi
 if ! command -v fc-list >/dev/null 2>&1 || [ -z "$(fc-list :lang=zh 2>/dev/null)" ]; then
     missing="$missing fonts-wqy-zenhei"

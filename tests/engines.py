@@ -7,6 +7,7 @@ Push, `serve --store` and federation tests share it; each engine is stopped by `
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
@@ -77,3 +78,74 @@ def start_oxigraph(workdir: Path, files: list[Path] = (), read_only: bool = Fals
     wait_until_answering(f"{url}/query?query={urllib.parse.quote('ASK {}')}", process, log, wait_s)
     return Engine("oxigraph", url, f"{url}/query", None if read_only else f"{url}/update",
                   None if read_only else f"{url}/store", process, log)
+
+
+VIRTUOSO = shutil.which("virtuoso-t") or "/usr/bin/virtuoso-t"  # Debian package virtuoso-opensource-7-bin
+VIRTUOSO_USER = ("dba", "dba")  # the administrator of a new database: may write through /sparql-graph-crud-auth
+
+VIRTUOSO_INI = """\
+[Database]
+DatabaseFile = {d}/virtuoso.db
+ErrorLogFile = {d}/virtuoso.log
+LockFile = {d}/virtuoso.lck
+TransactionFile = {d}/virtuoso.trx
+xa_persistent_file = {d}/virtuoso.pxa
+ErrorLogLevel = 7
+FileExtend = 200
+MaxCheckpointRemap = 2000
+Striping = 0
+TempStorage = TempDatabase
+
+[TempDatabase]
+DatabaseFile = {d}/virtuoso-temp.db
+TransactionFile = {d}/virtuoso-temp.trx
+MaxCheckpointRemap = 2000
+Striping = 0
+
+[Parameters]
+ServerPort = 127.0.0.1:{sql_port}
+DisableUnixSocket = 1
+MaxClientConnections = 10
+CheckpointInterval = 60
+CaseMode = 2
+DirsAllowed = ., {d}
+NumberOfBuffers = 10000
+MaxDirtyBuffers = 6000
+
+[HTTPServer]
+ServerPort = 127.0.0.1:{http_port}
+ServerRoot = {d}/vsp
+MaxClientConnections = 10
+ServerThreads = 10
+Charset = UTF-8
+
+[SPARQL]
+ResultSetMaxRows = 1000000
+MaxQueryExecutionTime = 120
+"""
+
+
+def start_virtuoso(workdir: Path, wait_s: float = 120) -> Engine:
+    """OpenLink Virtuoso (`virtuoso-t +foreground`) on a new database under `workdir`: SQL and HTTP on
+    free loopback ports, every file (database, transaction log, error log) in `workdir`. `store` is the
+    Graph Store endpoint that takes Digest authentication (VIRTUOSO_USER); `query` is /sparql."""
+    if not Path(VIRTUOSO).exists():
+        raise FileNotFoundError(f"{VIRTUOSO} not found: install the Debian package virtuoso-opensource "
+                                "(scripts/install-system-deps.sh test)")
+    d = workdir / "virtuoso"
+    (d / "vsp").mkdir(parents=True, exist_ok=True)
+    ini = d / "virtuoso.ini"
+    sql_port, http_port = free_port(), free_port()
+    while http_port == sql_port:
+        http_port = free_port()
+    ini.write_text(VIRTUOSO_INI.format(d=d, sql_port=sql_port, http_port=http_port))
+    log = d / "stdout.log"
+    process = subprocess.Popen([VIRTUOSO, "+foreground", "+configfile", str(ini)], cwd=d,
+                               stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{http_port}"
+    try:
+        wait_until_answering(f"{url}/sparql?query={urllib.parse.quote('ASK {}')}", process, log, wait_s)
+    except RuntimeError as e:
+        errors = d / "virtuoso.log"
+        raise RuntimeError(f"{e}\n{errors.read_text(errors='replace')[-3000:] if errors.exists() else ''}") from None
+    return Engine("virtuoso", url, f"{url}/sparql", f"{url}/sparql-auth", f"{url}/sparql-graph-crud-auth", process, log)
