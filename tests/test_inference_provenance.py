@@ -213,7 +213,7 @@ def test_shapes_run_on_the_closure(tmp_path):
     assert result.timings["validate_closure"] > 0 and result.timings["trace"] > 0
 
 
-@pytest.mark.parametrize("engine", ["reasonable"])
+@pytest.mark.parametrize("engine", ["reasonable", "owlrl"])
 def test_mini_build_traces_everything(tmp_path, engine):
     """The small project: every inferred data triple traced, none untraced."""
     from chainkg.build.load import load
