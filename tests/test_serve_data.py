@@ -56,6 +56,7 @@ FILES = {
 """,
 }
 NAMED_GRAPH = "http://example.org/graphs/named?x=1"  # an IRI holding '=' too
+AGAIN_GRAPH = "http://example.org/graphs/again"  # plain.nt once more: its triple in two graphs
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +88,8 @@ def unnamed(folder, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def union(folder, tmp_path_factory):
-    s = start_server(data_args(folder) + ["--workers", "1", "--union-default-graph"],
-                     tmp_path_factory.mktemp("union") / "server.log")
+    s = start_server(data_args(folder) + ["--data", f"{folder / 'plain.nt'}={AGAIN_GRAPH}", "--workers", "1",
+                                          "--union-default-graph"], tmp_path_factory.mktemp("union") / "server.log")
     yield s
     s.stop()
 
@@ -160,7 +161,11 @@ def test_union_default_graph_is_asked_for_by_a_flag(union, folder):
     assert got["the named file"] == url(folder, "named.ttl")
     assert got["the Turtle file"] == url(folder, "people.ttl")  # the unnamed graph is part of the union
     assert "Dave" in {r["n"] for r in select(union, "SELECT ?n WHERE { ?s ex:name ?n }")}
-    # distinct: a triple is counted once however many graphs hold it
+    # distinct: a triple is counted once however many graphs hold it (plain.nt is loaded twice: into
+    # the unnamed graph and into AGAIN_GRAPH; a multiset union would give Erin two rows)
+    erin = "SELECT ?g WHERE { GRAPH ?g { ?s ex:name 'Erin' } }"
+    assert [r["g"] for r in select(union, erin)] == [AGAIN_GRAPH]  # the named one (+ the unnamed graph)
+    assert select(union, "SELECT ?s WHERE { ?s ex:name 'Erin' }") == [{"s": "http://example.org/erin"}]
     n = select(union, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")[0]["n"]
     assert int(n) == len(select(union, "SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o }"))
 
@@ -223,3 +228,30 @@ def test_bad_data_options_are_one_line_errors(folder, args, message):
     err = serve_fails(args)
     assert message in err, err
     assert err.startswith("error: "), err
+
+
+# -- the version (ETags) ------------------------------------------------------------------------------
+def test_the_same_bytes_at_another_path_are_another_version(tmp_path):
+    """people.ttl's relative IRIs resolve against its URL: the same bytes in two folders are two
+    datasets (other IRIs), so a result's ETag differs and one server's ETag is no 304 at the other."""
+    servers, tags, bodies = [], [], []
+    try:
+        for name in ("a", "b"):
+            (tmp_path / name).mkdir()
+            (tmp_path / name / "people.ttl").write_text(FILES["people.ttl"], encoding="utf-8")
+            servers.append(start_server(["--data", str(tmp_path / name / "people.ttl"), "--workers", "1",
+                                         "--public-url", "http://example.org"], tmp_path / f"{name}.log"))
+        query = {"query": f"PREFIX ex: <{EX}> SELECT ?s WHERE {{ ?s ex:title ?t }}"}
+        for s in servers:
+            r = requests.post(s.sparql, data=query, headers={"Accept": JSON}, timeout=30)
+            assert r.status_code == 200, r.text
+            tags.append(r.headers["ETag"])
+            bodies.append(r.json()["results"]["bindings"][0]["s"]["value"])
+        assert bodies == [url(tmp_path / "a", "people.ttl"), url(tmp_path / "b", "people.ttl")]
+        assert tags[0] != tags[1], tags
+        r = requests.post(servers[1].sparql, data=query, headers={"Accept": JSON, "If-None-Match": tags[0]},
+                          timeout=30)
+        assert r.status_code == 200 and r.json()["results"]["bindings"][0]["s"]["value"] == bodies[1]
+    finally:
+        for s in servers:
+            s.stop()

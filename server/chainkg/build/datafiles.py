@@ -14,7 +14,8 @@ dataset rules (no validation, no reasoning).
   `--union-default-graph` it is the distinct union of the unnamed graph and every named graph
   instead (what the project's own build serves).
 
-The version (ETags, caches) is a hash of the files' bytes, their graphs, the base and the mode.
+The version (ETags, caches) is a hash of the files' bytes, their graphs, each file's base IRI (its
+URL, or --base) and the mode.
 """
 
 from __future__ import annotations
@@ -90,8 +91,8 @@ def load_files(specs, *, base: str | None = None, union_default_graph: bool = Fa
                             f"{'.ttl' if fmt == ox.RdfFormat.N_TRIPLES else '.trig'} so that relative IRIs "
                             "resolve against its URL")
             raise DataFileError(f"--data {path}: not valid {fmt.name} (base IRI {file_base}): {message}") from None
-        digest.update(path.read_bytes())
-        digest.update(b"\0" + (graph or "").encode() + b"\0")
+        digest.update(path.read_bytes())  # the same bytes elsewhere resolve to other IRIs: the base counts too
+        digest.update(b"\0" + (graph or "").encode() + b"\0" + file_base.encode() + b"\0")
         files.append({"file": str(path), "graph": graph, "format": fmt.name, "base": file_base})
     ds = FrozenDataset(store=store, version="files-" + digest.hexdigest()[:12],
                        meta={"files": files, "default_graph": "union" if union_default_graph else "unnamed"})
