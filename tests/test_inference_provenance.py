@@ -229,3 +229,15 @@ def test_mini_build_traces_everything(tmp_path, engine):
     assert set(prov.derivations) == prov.data
     maker_in_park = (URIRef(ID + "test-maker"), URIRef(CK + "locatedIn"), URIRef(ID + "test-park"))
     assert set(prov.derivations[maker_in_park][3]) == {CLAIM + "900-supply"}
+
+
+def test_asserted_dump_leaves_out_every_derived_graph(kg):
+    """`chainkg export --graphs asserted` holds no inferred, inferred-schema or derivation quad;
+    `--graphs inferred` is graph/inferred, as before."""
+    from chainkg.build.export import selected_quads
+
+    derived = {G + "inferred", G + "inferred-schema", G + "derivations"}
+    assert not any(q.graph_name.value in derived for q in selected_quads(kg, "asserted"))
+    assert {q.graph_name.value for q in selected_quads(kg, "inferred")} == {G + "inferred"}
+    everything = {q.graph_name.value for q in selected_quads(kg, "all")}
+    assert derived <= everything

@@ -13,7 +13,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from chainkg.build.dataset import PREFIXES, FrozenDataset
-from chainkg.build.load import INFERRED_GRAPH
+from chainkg.build.load import DERIVED_GRAPHS, INFERRED_GRAPH
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,11 @@ COMMENTED = ("turtle", "ntriples", "trig", "nquads")
 def selected_quads(ds: FrozenDataset, selection: str = "all"):
     if selection not in SELECTIONS:
         raise ValueError(f"selection must be one of {', '.join(SELECTIONS)}")
-    inferred = ox.NamedNode(INFERRED_GRAPH)
+    # "asserted" leaves out every graph the build derives (issue #15: graph/inferred-schema and
+    # graph/derivations too); "inferred" is graph/inferred, the data inferences, as before
+    inferred, derived = ox.NamedNode(INFERRED_GRAPH), {ox.NamedNode(g) for g in DERIVED_GRAPHS}
     for q in ds.store:
-        is_inferred = q.graph_name == inferred
-        if selection == "all" or (selection == "inferred") == is_inferred:
+        if selection == "all" or (q.graph_name == inferred if selection == "inferred" else q.graph_name not in derived):
             yield q
 
 

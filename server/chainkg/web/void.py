@@ -12,7 +12,16 @@ from collections import Counter
 import pyoxigraph as ox
 
 from chainkg.build.dataset import PREFIXES, FrozenDataset
-from chainkg.build.load import BACKGROUND_GRAPH, CK, CLAIM_NS, INFERRED_GRAPH, ONTOLOGY_GRAPH, PROVENANCE_GRAPH
+from chainkg.build.load import (
+    BACKGROUND_GRAPH,
+    CK,
+    CLAIM_NS,
+    DERIVATIONS_GRAPH,
+    INFERRED_GRAPH,
+    INFERRED_SCHEMA_GRAPH,
+    ONTOLOGY_GRAPH,
+    PROVENANCE_GRAPH,
+)
 
 VOID = "http://rdfs.org/ns/void#"
 DCT = PREFIXES["dcterms"]
@@ -28,6 +37,8 @@ GRAPH_TITLES = {
     PROVENANCE_GRAPH: ("来源与陈述元数据", "Provenance: sources and the source and evidence of every claim"),
     BACKGROUND_GRAPH: ("背景知识", "Background knowledge: administrative geography no article states"),
     INFERRED_GRAPH: ("推理结果", "Inferred: the OWL 2 RL closure, only the triples not asserted"),
+    INFERRED_SCHEMA_GRAPH: ("推理所得的模式", "Inferred about the ontology's terms: subclass closures, restrictions"),
+    DERIVATIONS_GRAPH: ("推理依据", "Derivations: for each inferred triple, the rule, the axiom and the claims it rests on"),
 }
 
 
