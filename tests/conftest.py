@@ -81,6 +81,7 @@ claim:900-supply {
         ck:tenantOf id:test-park ;
         ck:supplies id:test-buyer ;
         ck:hasQuantity [ a ck:Quantity ; ck:metric ck:Investment ; ck:value 600000000.0 ;
+            ck:variable ck:ProjectTotalInvestment ; ck:modality ck:ModalityActual ; ck:pointInTime "2024"^^xsd:gYear ; ck:timeBasis ck:TimeFromPublication ;
             ck:unit ck:Yuan ; ck:qualifier ck:About ; ck:originalWording "约6亿元"@zh ] .
     id:test-buyer a ck:Enterprise ;
         rdfs:label "测试买家"@zh , "Test Buyer"@en ; skos:prefLabel "测试买家"@zh ;

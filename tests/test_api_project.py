@@ -69,14 +69,18 @@ TRIG = PREFIXES + "\n" + _claim("900-chain", "900_alpha", "测试产业链有四
 """) + _claim("900-tenants", "900_alpha", "十二家企业入驻测试园区", TENANTS) + _claim(
     "900-park-figures", "900_alpha", "测试园区投资约6亿元，有48家重点企业，2027年产值目标100亿元", """\
     id:t-park ck:hasQuantity [ a ck:Quantity ; ck:metric ck:Investment ; ck:value 600000000.0 ; ck:unit ck:Yuan ;
-            ck:qualifier ck:About ; ck:originalWording "约6亿元"@zh ; ck:refersToTime "2023"^^xsd:gYear ] ,
+            ck:qualifier ck:About ; ck:originalWording "约6亿元"@zh ; ck:refersToTime "2023"^^xsd:gYear ;
+            ck:variable ck:ProjectTotalInvestment ; ck:modality ck:ModalityActual ; ck:pointInTime "2023"^^xsd:gYear ; ck:timeBasis ck:TimeStated ] ,
         [ a ck:Quantity ; ck:metric ck:Count ; ck:value 48.0 ; ck:unit ck:Item ; ck:countOf ck:Enterprise ;
-            ck:originalWording "48家"@zh ; ck:refersToTime "2024"^^xsd:gYear ] ;
+            ck:originalWording "48家"@zh ; ck:refersToTime "2024"^^xsd:gYear ;
+            ck:variable ck:KeyEnterprisesSettled ; ck:modality ck:ModalityActual ; ck:pointInTime "2024"^^xsd:gYear ; ck:timeBasis ck:TimeStated ] ;
         ck:hasTarget [ a ck:Target ; ck:metric ck:OutputValue ; ck:value 10000000000.0 ; ck:unit ck:Yuan ;
-            ck:originalWording "100亿元"@zh ; ck:targetYear "2027"^^xsd:gYear ] .
+            ck:originalWording "100亿元"@zh ; ck:targetYear "2027"^^xsd:gYear ;
+            ck:variable ck:AnnualOutputValue ; ck:modality ck:ModalityTarget ; ck:startTime "2027"^^xsd:gYear ; ck:endTime "2027"^^xsd:gYear ; ck:timeBasis ck:TimeStated ] .
 """) + _claim("901-park-count", "901_beta", "测试园区有40家重点企业", """\
     id:t-park ck:hasQuantity [ a ck:Quantity ; ck:metric ck:Count ; ck:value 40.0 ; ck:unit ck:Item ; ck:countOf ck:Enterprise ;
-            ck:originalWording "40家"@zh ; ck:refersToTime "2024"^^xsd:gYear ] .
+            ck:originalWording "40家"@zh ; ck:refersToTime "2024"^^xsd:gYear ;
+            ck:variable ck:KeyEnterprisesSettled ; ck:modality ck:ModalityActual ; ck:pointInTime "2024"^^xsd:gYear ; ck:timeBasis ck:TimeStated ] .
 """)
 
 

@@ -217,6 +217,7 @@ def test_a_small_project_with_a_bad_figure(tmp_path):
 claim:900-investment {
     id:test-maker a ck:Enterprise ; rdfs:label "测试制造"@zh ;
         ck:hasQuantity [ a ck:Quantity ; ck:metric ck:Investment ; ck:value 60000000.0 ;
+            ck:variable ck:ProjectTotalInvestment ; ck:modality ck:ModalityActual ; ck:pointInTime "2024"^^xsd:gYear ; ck:timeBasis ck:TimeFromPublication ;
             ck:unit ck:Yuan ; ck:qualifier ck:About ; ck:originalWording "约6亿元"@zh ] .
 }
 claim:900-investment a ck:Claim ; prov:wasDerivedFrom src:900_test ; ck:evidence "测试制造投资约6亿元"@zh .
@@ -272,6 +273,7 @@ claim:900-investment {
     id:test-maker a ck:Enterprise ; rdfs:label "测试制造"@zh , "Test Maker"@en ; skos:prefLabel "测试制造"@zh ;
         ck:locatedIn id:laoshan-district ;
         ck:hasQuantity [ a ck:Quantity ; ck:metric ck:Investment ; ck:value 600000000.0 ;
+            ck:variable ck:ProjectTotalInvestment ; ck:modality ck:ModalityActual ; ck:pointInTime "2024"^^xsd:gYear ; ck:timeBasis ck:TimeFromPublication ;
             ck:unit ck:Yuan ; ck:qualifier ck:About ; ck:originalWording "约6亿元"@zh ] .
 }
 claim:900-investment a ck:Claim ; prov:wasDerivedFrom src:900_test ; ck:evidence "测试制造投资约5亿元"@zh .

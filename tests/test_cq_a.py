@@ -136,8 +136,11 @@ def test_cq19_boe_base_capacity(saved):
     rows = saved("cq19-base-capacity")
     lines = [r for r in rows if r["metricLabel"] == "count"]
     assert any(num(r["value"]) == 47 and r["source"].endswith("001_8c6f0302f342d69b") for r in lines)
+    assert all(r["modality"] == "actual" for r in lines)
     capacity = [r for r in rows if r["metricLabel"] == "production capacity"]
+    # "after the project reaches full production" / "预计满产后": expected, never achieved
     assert any(num(r["value"]) == 150_000_000 for r in capacity)
+    assert {r["modality"] for r in capacity} == {"expected"}
 
 
 def test_cq21_ic_output_target(saved):

@@ -57,7 +57,8 @@ claim:990-maker {{
         ck:chainLeaderOf id:ld-test-park ;
         ck:supplies id:ld-test-buyer ;
         ck:hasQuantity [ a ck:Quantity ; ck:metric ck:Investment ; ck:value 1200000000.0 ; ck:unit ck:Yuan ;
-            ck:qualifier ck:Over ; ck:originalWording "超12亿元"@zh ; ck:refersToTime "2024"^^xsd:gYear ] .
+            ck:qualifier ck:Over ; ck:originalWording "超12亿元"@zh ; ck:refersToTime "2024"^^xsd:gYear ;
+            ck:variable ck:ProjectTotalInvestment ; ck:modality ck:ModalityActual ; ck:pointInTime "2024"^^xsd:gYear ; ck:timeBasis ck:TimeStated ] .
     id:ld-test-park a ck:IndustrialPark ;
         rdfs:label "测试园区"@zh , "Test Park"@en ; skos:prefLabel "测试园区"@zh ;
         ck:locatedIn id:laoshan-district .
