@@ -13,7 +13,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from chainkg.build.dataset import PREFIXES, FrozenDataset
-from chainkg.build.load import DERIVED_GRAPHS, INFERRED_GRAPH
+from chainkg.build.load import DERIVED_GRAPHS, INFERRED_GRAPH, ONTOLOGY_GRAPH
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ FORMATS = {
     )
 }
 SELECTIONS = ("all", "asserted", "inferred")
+GENID = "https://w3id.org/chainkg/.well-known/genid/"  # skolem IRIs of a partial dump's blank nodes
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 MANIFEST = "manifest.json"
 # Formats whose syntax has comments carry a licence header in the dumps.
@@ -49,8 +50,23 @@ def selected_quads(ds: FrozenDataset, selection: str = "all"):
     # "asserted" leaves out every graph the build derives (issue #15: graph/inferred-schema and
     # graph/derivations too); "inferred" is graph/inferred, the data inferences, as before
     inferred, derived = ox.NamedNode(INFERRED_GRAPH), {ox.NamedNode(g) for g in DERIVED_GRAPHS}
+    if selection == "all":
+        yield from ds.store
+        return
+    # A part of the dataset downloaded on its own must still join the other part: its data blank
+    # nodes (figures, rankings) become skolem IRIs (RDF 1.1 section 3.5), the same in every part of
+    # one version. The ontology's blank nodes (restrictions, lists) stay blank, as OWL wants them.
+    ontology = ox.NamedNode(ONTOLOGY_GRAPH)
+    keep = {t for q in ds.store.quads_for_pattern(None, None, None, ontology)
+            for t in (q.subject, q.object) if isinstance(t, ox.BlankNode)}
+
+    def sk(t):
+        return ox.NamedNode(GENID + t.value) if isinstance(t, ox.BlankNode) and t not in keep else t
+
     for q in ds.store:
-        if selection == "all" or (q.graph_name == inferred if selection == "inferred" else q.graph_name not in derived):
+        if q.graph_name == inferred if selection == "inferred" else q.graph_name not in derived:
+            if isinstance(q.subject, ox.BlankNode) or isinstance(q.object, ox.BlankNode):
+                q = ox.Quad(sk(q.subject), q.predicate, sk(q.object), q.graph_name)
             yield q
 
 
