@@ -300,6 +300,18 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, 
         if not re.match(r"^https?://[^/?#\s]+$", public_url.rstrip("/")):
             _fail(f"--public-url must be scheme://host[:port], not {public_url!r}")
         changes["public_url"] = public_url.rstrip("/")
+    for iri in allow_service:  # the gateway calls each as written: an http(s) IRI, a host, a valid port
+        import urllib.parse
+
+        parts = urllib.parse.urlsplit(iri)
+        try:
+            port_ok = parts.port != 0
+        except ValueError:
+            port_ok = False
+        if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok \
+                or re.search(r"[\x00-\x20<>\"{}|^`\\]", iri):
+            _fail(f"--allow-service {iri!r}: an allowed endpoint must be an http:// or https:// IRI with a host "
+                  "and, if given, a port from 1 to 65535")
     from chainkg.build.datafiles import DataFileError, is_absolute_iri, parse_spec
 
     if (base is not None or union_default_graph) and not data:

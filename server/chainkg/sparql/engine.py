@@ -18,7 +18,7 @@ import pyoxigraph as ox
 
 from chainkg.build.dataset import PREFIXES, FrozenDataset
 from chainkg.config import Config
-from chainkg.sparql.errors import BadRequest, EvaluationError, QueryError, QuerySyntaxError
+from chainkg.sparql.errors import BadRequest, EvaluationError, QueryError, QueryRefused, QuerySyntaxError
 from chainkg.sparql.formats import GRAPH_FORMATS, RESULT_FORMATS, Format, format_for, json_term, serialize_results, term_from_json
 from chainkg.sparql.guard import check_bounds, check_query, inspect_query
 from chainkg.sparql.limits import ResultCache
@@ -60,7 +60,8 @@ def run_query(ds: FrozenDataset, text: str, *, accept: str | None = None, format
     when neither is given. Graphs not in the dataset are empty: nothing is ever fetched.
     `substitutions` ({ox.Variable: term}) binds variables to values without editing the text.
     `base_iri` resolves relative IRIs (the endpoint passes its own URL, as the protocol suggests).
-    If if_none_match names the result's ETag, nothing runs and the result is `.not_modified`.
+    If if_none_match names the result's ETag, nothing runs and the result is `.not_modified`. A query
+    with SERVICE calls depends on other servers too: it is neither cached nor given an ETag (`etag` "").
     `runner` evaluates (a `sandbox.Pool` under `chainkg serve`: another process, no network, killed
     past `timeout` or `max_memory`); by default the query runs in this process under `timeout`."""
     check_bounds(text, max_query_bytes, max_query_depth)  # before anything else reads the text
@@ -77,8 +78,11 @@ def run_query(ds: FrozenDataset, text: str, *, accept: str | None = None, format
     subs_key = tuple(sorted((str(k), str(v)) for k, v in (substitutions or {}).items()))
     key = (ds.version, text, fmt.name, tuple(default_graphs or ()) if default_graphs is not None else None,
            tuple(named_graphs or ()) if named_graphs is not None else None, asserted_only, max_rows, subs_key, base_iri)
-    etag = f'"{ds.version}-{hashlib.sha1(repr(key).encode()).hexdigest()[:16]}"'
-    if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
+    if info.services:  # the answer depends on remotes (an empty SILENT part may be one briefly down)
+        etag, cache = "", None
+    else:
+        etag = f'"{ds.version}-{hashlib.sha1(repr(key).encode()).hexdigest()[:16]}"'
+    if etag and if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
         return QueryResult(b"", fmt.content_type, False, fmt, info.form, etag, max_rows, not_modified=True)
     if cache is not None:
         hit = cache.get(key)
@@ -96,7 +100,8 @@ def run_query(ds: FrozenDataset, text: str, *, accept: str | None = None, format
     }
     runner = runner or InProcess(ds)
     if info.services and runner.rewrite:
-        spec["text"] = _to_gateway(text, info, runner.rewrite)
+        spec["text"] = _to_gateway(text, info, runner.rewrite, base_iri)
+        spec["gateways"] = {address: iri for iri, address in runner.rewrite.items()}
     t0 = time.perf_counter()
     header, body = runner.run("query", spec, timeout=timeout, max_memory=max_memory)
     content_type, truncated = header["content_type"], header["truncated"]
@@ -106,19 +111,31 @@ def run_query(ds: FrozenDataset, text: str, *, accept: str | None = None, format
     return out
 
 
-def _to_gateway(text: str, info, rewrite: dict[str, str]) -> str:
-    """Allowed SERVICE targets (IRIs written in full) -> the gateway's address for each, at the
-    offsets the scanner found; anything else is left as written (and cannot reach the network)."""
+def _to_gateway(text: str, info, rewrite: dict[str, str], base_iri: str | None = None) -> str:
+    """Allowed SERVICE targets -> the gateway's address for each, at the offsets the scanner found,
+    however the target is spelt there (`<IRI>`, `p:local`, `\\u` escapes): each token is read again
+    as the scanner reads it. The rewritten text is scanned again: a call to an allowed endpoint still
+    there (spelt where no offset was found, e.g. an escaped keyword) is refused (400), as it could
+    not reach the network anyway."""
+    from chainkg.sparql.guard import _target  # the scanner's reading of one SERVICE target
+
+    prefixes = {ns + ":": iri for ns, iri in info.prefixes.items()}
     for start, end in sorted(info.service_spans, reverse=True):
-        target = text[start:end]
-        if target.startswith("<") and target[1:-1] in rewrite:
-            text = f"{text[:start]}<{rewrite[target[1:-1]]}>{text[end:]}"
+        iri, s, e, relative = _target(text, start, prefixes, info.base)
+        if (s, e) == (start, end) and not relative and iri in rewrite:
+            text = f"{text[:start]}<{rewrite[iri]}>{text[end:]}"
+    gateways = set(rewrite.values())
+    left = [t for t in inspect_query(text, base_iri=base_iri).services if t not in gateways]
+    if left:
+        raise QueryRefused(f"SERVICE {left[0]} is allowed, but written in a way this endpoint cannot route to it "
+                           f"(e.g. an escaped SERVICE keyword): write SERVICE <{left[0]}>")
     return text
 
 
 _FORMATS = {f.name: f for f in RESULT_FORMATS + GRAPH_FORMATS}
 # how the engine reports a failed SERVICE call to the gateway (an internal address): dropped, its payload kept
 _GATEWAY_PREFIX = re.compile(r"Error \d{3} [^\n]*? returned by http://127\.0\.0\.1:\d+/service/\d+ with payload:\n")
+_GATEWAY_URL = re.compile(r"http://127\.0\.0\.1:\d+/service/\d+")  # any other mention: the allowed IRI instead
 
 
 @job("query")
@@ -158,6 +175,8 @@ def evaluate_query(ds: FrozenDataset, spec: dict) -> tuple[dict, bytes]:
         raise
     except (OSError, RuntimeError, ValueError) as e:  # evaluation errors, e.g. an allow-listed SERVICE failing
         message = _GATEWAY_PREFIX.sub("", str(e))  # the gateway's own words name the allowed endpoint
+        gateways = spec.get("gateways") or {}
+        message = _GATEWAY_URL.sub(lambda m: gateways.get(m.group(), "(an allowed SERVICE endpoint)"), message)
         raise EvaluationError(f"the query failed while running: {message}", status=502 if spec["services"] else 500) from None
     return {"content_type": content_type, "truncated": truncated}, body
 

@@ -2,20 +2,24 @@
 
 Started by `chainkg serve --allow-service IRI ...`. Its listening socket was created inside the
 zygote's namespace (on that namespace's loopback, the one address an evaluator can reach); the
-gateway process, outside, accepts on it and forwards `/service/{i}?...` to the i-th allowed
+gateway process, outside, accepts on it and forwards `/service/{i}` to the i-th allowed
 endpoint, and nowhere else: the path picks an index into the operator's list, never a URL.
 
 Every call is bounded, whatever the remote does:
 
-- **time**: one deadline per call (connect, request, status line, headers and body together),
-  kept by a watchdog that shuts the remote's socket down when it passes: a remote that never
-  answers, stalls after its headers or trickles a byte a second gets a 504 at the deadline, not
-  one socket timeout per read. The deadline is `DEADLINE_SHARE` of the query time limit, so the
+- **time**: one deadline per call (name lookup, connect, request, status line, headers and body
+  together), kept by a watchdog that shuts the remote's socket down when it passes: a remote that
+  never answers, stalls after its headers or trickles a byte a second gets a 504 at the deadline,
+  not one socket timeout per read. A name lookup cannot be interrupted: one that returns late ends
+  the call at once (the web worker's limit bounds one that hangs); an unreachable first address
+  leaves the next addresses only the time left, not the whole limit each. The deadline is `DEADLINE_SHARE` of the query time limit, so the
   evaluator still has time to report which endpoint failed before the web worker's own limit
   (which bounds the whole query in any case) kills it.
 - **bytes**: a declared Content-Length over `MAX_RESPONSE` is refused before the body is read; an
-  undeclared (chunked or close-delimited) body is read up to `MAX_RESPONSE` + 1 bytes, then refused.
-  Requests over `MAX_REQUEST` are refused; at most `MAX_CALLS` calls run at once (503 beyond).
+  undeclared (chunked or close-delimited) body is read until the next block would pass `MAX_RESPONSE`,
+  then refused; the body is held once (one buffer grown in place), so `MAX_CALLS` calls hold at most
+  `MAX_CALLS * MAX_RESPONSE` (1 GiB) of answers. Requests over `MAX_REQUEST` are refused; at most
+  `MAX_CALLS` calls run at once (503 beyond).
 - **place**: redirects are never followed (http.client does not follow them; a 3xx becomes a 502
   naming where it pointed): a remote cannot send the gateway somewhere the operator did not allow.
 
@@ -38,7 +42,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 log = logging.getLogger("chainkg.gateway")
 MAX_REQUEST = 1 << 20
 MAX_RESPONSE = 64 << 20
-MAX_CALLS = 16  # calls forwarded at once: bounds the gateway's memory to MAX_CALLS * MAX_RESPONSE
+MAX_CALLS = 16  # calls forwarded at once: the answers held bound the gateway's memory to MAX_CALLS * MAX_RESPONSE
 DEADLINE_SHARE = 0.9  # of the query time limit, for one SERVICE call
 CHUNK = 1 << 16
 FORWARDED_HEADERS = ("Accept", "Content-Type", "User-Agent")
@@ -53,42 +57,100 @@ class CallFailed(Exception):
 
 
 class _Watchdog:
-    """Shuts a connection's socket down at the deadline, so any read blocked on it returns."""
+    """One call's deadline. `connect` opens the connection in the time left (the resolver and every
+    address of the host share it: of n addresses left, the next may take 1/n of the time left, so a
+    dead first address leaves the others time, and none gets the full limit for itself); from the
+    first socket on, a timer shuts the connection down at the deadline, so whatever is blocked on it
+    (connect, TLS handshake, request, headers, body) returns."""
 
-    def __init__(self, conn: http.client.HTTPConnection, seconds: float):
-        self.conn, self.fired = conn, False
-        self.sock: socket.socket | None = None  # held here: http.client drops conn.sock for close-delimited bodies
+    def __init__(self, seconds: float):
+        self.deadline = time.monotonic() + max(0.0, seconds)
+        self.fired = False
+        self._lock = threading.Lock()
+        # a duplicate of the socket's descriptor: shutdown acts on the connection, so it still works
+        # after TLS wraps (detaches) the socket or http.client drops conn.sock for a close-delimited body
+        self._watched: socket.socket | None = None
         self.timer = threading.Timer(max(0.0, seconds), self._fire)
         self.timer.daemon = True
         self.timer.start()
 
+    def left(self) -> float:
+        """Seconds until the deadline; TimeoutError once it has passed."""
+        left = self.deadline - time.monotonic()
+        if left <= 0 or self.fired:
+            raise TimeoutError("timed out")
+        return left
+
+    def _watch(self, sock: socket.socket) -> None:
+        dup = sock.dup()
+        with self._lock:
+            old, self._watched = self._watched, dup
+            if self.fired:  # the deadline passed while this socket was being made
+                _shutdown(dup)
+        if old is not None:
+            old.close()
+
     def _fire(self) -> None:
-        self.fired = True
-        sock = self.sock or self.conn.sock
-        if sock is not None:
+        with self._lock:
+            self.fired = True
+            if self._watched is not None:
+                _shutdown(self._watched)
+
+    def connect(self, address, timeout=None, source_address=None) -> socket.socket:
+        """socket.create_connection within the deadline (http.client's `_create_connection`)."""
+        host, port = address
+        infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)  # not interruptible: checked after
+        error: OSError = OSError(f"no address for {host}")
+        for k, (family, kind, proto, _, addr) in enumerate(infos):
+            sock = socket.socket(family, kind, proto)
             try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+                self._watch(sock)
+                sock.settimeout(self.left() / (len(infos) - k))  # a share of the time left: the next may answer
+                sock.connect(addr)
+                sock.settimeout(self.left())  # each read and write: at most the time left
+                return sock
+            except OSError as e:
+                sock.close()
+                if self.fired or self.deadline <= time.monotonic():
+                    raise TimeoutError("timed out") from None
+                error = e  # refused, unreachable, its share passed: the next address, in the time left
+        raise error
 
     def cancel(self) -> None:
         self.timer.cancel()
+        with self._lock:
+            watched, self._watched = self._watched, None
+        if watched is not None:
+            watched.close()
+
+
+def _shutdown(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 def forward(target: str, method: str, body: bytes | None, headers: dict, *, time_limit: float,
-            max_bytes: int = MAX_RESPONSE) -> tuple[int, str, bytes]:
+            max_bytes: int = MAX_RESPONSE) -> tuple[int, str, bytes | bytearray]:
     """One HTTP call to `target` within `time_limit` seconds and `max_bytes` of body; never follows
     a redirect. Returns (status, content type, body); raises CallFailed."""
     url = urllib.parse.urlsplit(target)
+    try:
+        port = url.port
+    except ValueError:
+        raise CallFailed(502, "has an invalid port") from None
     if url.scheme not in ("http", "https") or not url.hostname:
         raise CallFailed(502, "not an http(s) URL")
     cls = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
-    conn = cls(url.hostname, url.port, timeout=time_limit)
-    watchdog = _Watchdog(conn, time_limit)
+    conn = cls(url.hostname, port, timeout=time_limit)
+    watchdog = _Watchdog(time_limit)
+    conn._create_connection = watchdog.connect  # the resolver and each address within the deadline
     started, response, connected = time.monotonic(), None, False
     try:
         conn.connect()
-        watchdog.sock, connected = conn.sock, True
+        connected = True
+        conn.sock.settimeout(watchdog.left())  # after a TLS handshake, what is left
         conn.request(method, (url.path or "/") + (f"?{url.query}" if url.query else ""), body=body, headers=headers)
         response = conn.getresponse()
         status, ctype = response.status, response.getheader("Content-Type", "application/octet-stream")
@@ -99,19 +161,18 @@ def forward(target: str, method: str, body: bytes | None, headers: dict, *, time
         if response.length is not None and response.length > max_bytes:
             raise CallFailed(502, f"declared an answer of {response.length} bytes, over the gateway's limit of "
                                   f"{max_bytes} bytes; nothing was read")
-        chunks, got = [], 0
+        data = bytearray()  # one copy of the body, grown in place (and handed on as it is)
         while True:
             chunk = response.read1(CHUNK)
             if not chunk:
                 break
-            got += len(chunk)
-            if got > max_bytes:
+            if len(data) + len(chunk) > max_bytes:
                 raise CallFailed(502, f"sent an answer larger than the gateway's limit of {max_bytes} bytes; "
-                                      f"it was cut off after {got} bytes")
-            chunks.append(chunk)
+                                      f"it was cut off after {len(data) + len(chunk)} bytes")
+            data += chunk
         if watchdog.fired:  # the shutdown may end a body early without an error: not an answer
             raise OSError("timed out")
-        return status, ctype, b"".join(chunks)
+        return status, ctype, data
     except CallFailed:
         raise
     except (OSError, http.client.HTTPException, ValueError) as e:
@@ -139,12 +200,11 @@ def _handler(allowlist: tuple[str, ...], timeout: float):
             log.info("%s", fmt % args)
 
         def _forward(self, method: str) -> None:
-            path, _, query = self.path.partition("?")
+            path = self.path.partition("?")[0]  # the evaluator's query string is not forwarded: the IRI is
             parts = path.strip("/").split("/")
             if len(parts) != 2 or parts[0] != "service" or not parts[1].isdigit() or int(parts[1]) >= len(allowlist):
                 return self._answer(404, b"not an allowed SERVICE endpoint\n", "text/plain")
-            iri = allowlist[int(parts[1])]
-            target = iri + (("&" if "?" in iri else "?") + query if query else "")
+            iri = allowlist[int(parts[1])]  # called exactly as the operator wrote it
             length = self.headers.get("Content-Length") or "0"
             if not length.isdigit():
                 return self._answer(400, b"bad Content-Length\n", "text/plain")
@@ -156,7 +216,7 @@ def _handler(allowlist: tuple[str, ...], timeout: float):
                 return self._answer(503, f"the SERVICE endpoint {iri} was not called: {MAX_CALLS} SERVICE calls "
                                          "are already in progress\n".encode(), "text/plain")
             try:
-                status, ctype, data = forward(target, method, body, headers, time_limit=time_limit)
+                status, ctype, data = forward(iri, method, body, headers, time_limit=time_limit)
             except CallFailed as e:
                 log.warning("SERVICE %s %s", iri, e.reason)
                 return self._answer(e.status, f"the SERVICE endpoint {iri} {e.reason}\n".encode(), "text/plain")

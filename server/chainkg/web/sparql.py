@@ -261,7 +261,10 @@ def sparql():
         resp = Response(result.body, status=200, content_type=result.content_type)
     resp.headers.update(CORS_HEADERS)
     resp.headers["Vary"] = "Accept"
-    resp.headers["ETag"] = result.etag
+    if result.etag:
+        resp.headers["ETag"] = result.etag
+    else:  # SERVICE calls: the answer depends on other servers, not only on our data version
+        resp.headers["Cache-Control"] = "no-store"
     if result.truncated:
         resp.headers[TRUNCATED_HEADER] = "true"
     if result.max_rows is not None:
