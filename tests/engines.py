@@ -2,7 +2,8 @@
 
 `start_oxigraph` runs the `oxigraph` server from PyPI (installed with the test extras) on a store in a
 temporary folder, optionally loaded first from RDF files, and returns once its query endpoint answers.
-Push, `serve --store` and federation tests share it; each engine is stopped by `stop()`.
+Push, `serve --store` and federation tests share it. `start_virtuoso` runs OpenLink Virtuoso (Debian
+`virtuoso-opensource`) on a new database in a temporary folder. Each engine is stopped by `stop()`.
 """
 
 from __future__ import annotations

@@ -334,7 +334,7 @@ class Target:
     query: str  # SPARQL query endpoint (for the checks)
     user: str | None = None
     password: str | None = None
-    timeout: float = 60.0
+    timeout: float = 120.0
 
 
 @dataclass
