@@ -224,7 +224,7 @@ class FrozenDataset:
             stores = {}
             for name in STORES:
                 stores[name] = _write_store(tmp / name, self.store, asserted_only=name == ASSERTED_DIR)
-            sha, size = _sha256(nq)
+            sha, size, _ = _sha256(nq)
             meta = dict(self.meta)
             meta[CACHE_KEY] = {
                 "version": self.version,
@@ -322,27 +322,22 @@ def _write_store(folder: Path, named, *, asserted_only: bool) -> dict:
     for path in sorted(folder.iterdir()):
         if path.name.startswith(_NOT_DATA):
             continue
-        sha, size = _sha256(path)
+        sha, size, _ = _sha256(path)
         files[path.name] = {"sha256": sha, "bytes": size}
     return {"quads": counter[0], "default_triples": union, "files": files}
 
 
-def _sha256(path: Path) -> tuple[str, int]:
-    """(hex sha256, size) of a file, read in chunks (hashlib releases the GIL: threads hash in parallel)."""
-    h, size = hashlib.sha256(), 0
+def _sha256(path: Path, count_lines: bool = False) -> tuple[str, int, int]:
+    """(hex sha256, size, number of lines if count_lines else 0) of a file, in one pass, read in
+    chunks (hashlib releases the GIL: threads hash several files in parallel)."""
+    h, size, lines = hashlib.sha256(), 0, 0
     with open(path, "rb") as f:
         while chunk := f.read(1 << 22):
             h.update(chunk)
             size += len(chunk)
-    return h.hexdigest(), size
-
-
-def _lines(path: Path) -> int:
-    n = 0
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 22):
-            n += chunk.count(b"\n")
-    return n
+            if count_lines:
+                lines += chunk.count(b"\n")
+    return h.hexdigest(), size, lines
 
 
 def _union_in_memory(named, *, asserted_only: bool) -> ox.Store:
@@ -430,7 +425,7 @@ def verify(cache_dir: Path, version: str) -> tuple[dict, dict]:
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        hashed = dict(zip(paths, pool.map(_sha256_or_error, paths), strict=True))
+        hashed = dict(zip(paths, pool.map(_sha256_or_error, paths, [True] + [False] * (len(paths) - 1)), strict=True))
     got = hashed[nq_path]
     if isinstance(got, OSError):
         raise CacheError(f"{nq_path}: unreadable ({type(got).__name__})")
@@ -442,7 +437,7 @@ def verify(cache_dir: Path, version: str) -> tuple[dict, dict]:
     except (SyntaxError, ValueError, OSError) as e:
         raise CacheError(f"{nq_path}: does not parse ({str(e).splitlines()[0] if str(e) else type(e).__name__})") \
             from None
-    lines = _lines(nq_path)
+    lines = got[2]  # N-Quads: one quad a line
     if lines != expected_quads:
         raise CacheError(f"{nq_path}: {lines} quads, meta.json records {expected_quads}")
     opened = {}
@@ -499,9 +494,9 @@ def _store_entry_ok(entry) -> bool:
         return False
 
 
-def _sha256_or_error(path: Path):
+def _sha256_or_error(path: Path, count_lines: bool = False):
     try:
-        return _sha256(path)
+        return _sha256(path, count_lines)
     except OSError as e:
         return e
 
