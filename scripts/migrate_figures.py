@@ -21,8 +21,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import rdflib
-from rdflib import Literal, Namespace, URIRef
-from rdflib.namespace import RDF, XSD
+from rdflib import Literal, Namespace
+from rdflib.namespace import XSD
 
 ROOT = Path(__file__).resolve().parent.parent
 CK = Namespace("https://w3id.org/chainkg/ontology#")
@@ -264,7 +264,7 @@ def migrate(path: Path, keys: dict) -> None:
     for start, end in spans(text):
         body = text[start:end]
         wording = re.search(r'ck:originalWording\s+("(?:[^"\\]|\\.)*")', body).group(1)
-        wording = Literal(rdflib.util.from_n3(wording + "@zh")).value if False else rdflib.util.from_n3(wording)
+        wording = rdflib.util.from_n3(wording)
         note_m = re.search(r'ck:note\s+("(?:[^"\\]|\\.)*")', body)
         note = str(rdflib.util.from_n3(note_m.group(1))) if note_m else ""
         claim = max((c for c in (m.group(1) for m in re.finditer(r"^claim:([\w-]+)\s*\{", text[:start], re.M))),
@@ -374,9 +374,8 @@ def keys_for(paths) -> dict:
 if __name__ == "__main__":
     paths = sorted((ROOT / "triples").glob("0*.trig"))
     keys = keys_for(paths)
-    assert len(keys) == len(FIGURES) + 0 or True
     if "--dry-run" in sys.argv:
-        for k, v in sorted(keys.items()):
+        for v in sorted(keys.values()):
             print(v)
         sys.exit(0)
     for p in paths:
