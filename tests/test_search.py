@@ -56,7 +56,9 @@ QUALITY = [
     ("全球VR第一园", ["claim/002-vr-park-target-2024"], 2), ("lithography machine", ["claim/001-wuyuan-lithography-2025"], 2),
     ("门到门", ["claim/000-wanda-supplies-boe"], 3), ("172.6亿元", ["claim/003-funds"], 2),
     ("1793亿元", ["id/qingdao-ic-industrial-park"], 1), ("信芯", ["claim/000-hisense-xinxin", "id/xinxin-chip"], 1),
-    ("计算力指数", ["claim/003-computing-power-report"], 3),
+    # the report itself, or the claim quoting it (the figures' variables, "GDP growth per point of the
+    # computing power index", rank above both by their labels)
+    ("计算力指数", ["id/global-computing-power-index-report-2022-2023", "claim/003-computing-power-report"], 3),
     # articles and ontology terms
     ("machine-style translation", ["source/001_8c6f0302f342d69b"], 1), ("innovation platform", ["ontology#InnovationPlatform"], 1),
 ]

@@ -198,11 +198,15 @@ def extract(ds: FrozenDataset) -> tuple[dict[str, Thing], list[Doc]]:
                      DCT + "description": "description", RDFS + "comment": "comment", CK + "note": "note"}
     values = " ".join(f"<{p}>" for p in entity_fields)
     for r in ds.select(f"""SELECT DISTINCT ?s ?p ?o (LANG(?o) AS ?lang) WHERE {{ VALUES ?p {{ {values} }} ?s ?p ?o
-            FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{ID}") && isLiteral(?o)) }} ORDER BY ?s ?p ?o"""):
+            FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{ID}") && isLiteral(?o)
+                   && !STRSTARTS(STR(?s), "{ID}figure/") && !STRSTARTS(STR(?s), "{ID}milestone/")) }}
+            ORDER BY ?s ?p ?o"""):
         add(r["s"], "entity", entity_fields[r["p"]], r)
-    # figures: the wording, comment and note of a quantity node, under the thing that has it
+    # figures: the wording, comment and note of a figure (an id/figure/ node, or a blank one in data
+    # of the old model), under the thing that has it
     for r in ds.select(f"""SELECT DISTINCT ?s ?o (LANG(?o) AS ?lang) ?claim WHERE {{
-            GRAPH ?claim {{ ?s ?link ?q . ?q ?p ?o }} FILTER(isBlank(?q) && isLiteral(?o))
+            GRAPH ?claim {{ ?s ?link ?q . ?q ?p ?o }}
+            FILTER((isBlank(?q) || STRSTARTS(STR(?q), "{ID}figure/")) && isLiteral(?o))
             VALUES ?p {{ <{CK}originalWording> <{RDFS}comment> <{CK}note> }}
             FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{ID}")) }} ORDER BY ?s ?o ?claim"""):
         add(r["s"], "entity", "figure", r, r["claim"] if r["claim"].startswith(CLAIM) else None)

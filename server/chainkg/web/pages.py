@@ -452,8 +452,12 @@ class SuggestionIndex:
 
     def __init__(self, ds: FrozenDataset):
         id_ns = PREFIXES["id"]
+        # figures and milestones (id/figure/..., id/milestone/...) are parts of a thing, not things to suggest:
+        # their slugs repeat their subject's, and would crowd the thing itself out of the candidates
+        parts = (id_ns + "figure/", id_ns + "milestone/")
         subjects = dict.fromkeys(q.subject.value for q in ds.store.quads_for_pattern(None, None, None, None)
-                                 if isinstance(q.subject, ox.NamedNode) and q.subject.value.startswith(id_ns))
+                                 if isinstance(q.subject, ox.NamedNode) and q.subject.value.startswith(id_ns)
+                                 and not q.subject.value.startswith(parts))
         labels = Labels(ds.store, "en")
         self.entries: list[tuple[str, str, str]] = []  # (iri, slug, labels), lower case
         self.grams: dict[str, list[int]] = defaultdict(list)
