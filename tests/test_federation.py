@@ -68,6 +68,16 @@ class BadRemote:
                 if not chunk:
                     return
                 head += chunk
+            # read the request's body too: closing a socket with unread input sends a reset, which can
+            # reach the client before it has read the whole answer ("connection reset by peer")
+            header, _, body = head.partition(b"\r\n\r\n")
+            length = next((int(line.split(b":", 1)[1]) for line in header.split(b"\r\n")[1:]
+                           if line.lower().startswith(b"content-length:")), 0)
+            while len(body) < length:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    break
+                body += chunk
             target = head.split(b" ", 2)[1].decode()
             path = target.split("?")[0].strip("/")
             self.hits.append(path)
