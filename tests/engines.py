@@ -11,13 +11,12 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from live_server import free_port
+from live_server import free_port, stop_process, wait_until_answering
 
 OXIGRAPH = str(Path(sys.executable).parent / "oxigraph")
 
@@ -36,28 +35,7 @@ class Engine:
         return self.log.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
-def wait_until_answering(url: str, process: subprocess.Popen, log: Path, wait_s: float) -> None:
-    deadline = time.time() + wait_s
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"{url} did not answer within {wait_s} s:\n{log.read_text()[-3000:]}")
+        stop_process(self.process)
 
 
 def start_oxigraph(workdir: Path, files: list[Path] = (), read_only: bool = False, union_default_graph: bool = False,

@@ -34,12 +34,34 @@ class LiveServer:
         return self.log.read_text(errors="replace")
 
     def stop(self) -> None:
-        self.process.terminate()
+        stop_process(self.process)
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """Terminate a server process, killing it if it has not ended after 20 s."""
+    if process.poll() is None:
+        process.terminate()
         try:
-            self.process.wait(timeout=20)
+            process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+            process.kill()
+            process.wait()
+
+
+def wait_until_answering(url: str, process: subprocess.Popen, log: Path, wait_s: float) -> None:
+    """Return once GET url answers 200; raise with the log's tail if the process exits or time runs out."""
+    deadline = time.time() + wait_s
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"{url} did not answer within {wait_s} s:\n{log.read_text()[-3000:]}")
 
 
 def start_server(args: list[str], log: Path, root_args: list[str] = (), wait_s: float = 180) -> LiveServer:
@@ -49,15 +71,5 @@ def start_server(args: list[str], log: Path, root_args: list[str] = (), wait_s: 
     process = subprocess.Popen([CHAINKG, *root_args, "serve", "--host", "127.0.0.1", "--port", str(port), *args],
                                stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + wait_s
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"chainkg serve exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=2) as r:
-                if r.status == 200:
-                    return LiveServer(url, process, log)
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"chainkg serve did not answer /healthz within {wait_s} s:\n{log.read_text()[-3000:]}")
+    wait_until_answering(url + "/healthz", process, log, wait_s)
+    return LiveServer(url, process, log)
