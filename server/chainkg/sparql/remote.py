@@ -1,0 +1,603 @@
+"""Serving from an external SPARQL store: `chainkg serve --store URL`.
+
+The store is the operator's choice, never the requester's. Every process that answers requests
+(web workers, query evaluators) lives in an empty network namespace (see `sandbox`); the one way
+to the store is the **store gateway**, a process outside the namespaces that listens on a Unix
+socket (a file, reachable from every namespace) and forwards each call it is handed to the one
+URL it was started with, and nowhere else: a call says what to ask, never where. Each call is
+bounded like a SERVICE call (`gateway`): one deadline for lookup, connect, request and answer
+(`DEADLINE_SHARE` of the query time limit), at most `MAX_ANSWER` bytes of answer (a longer one
+is cut there and the caller knows it was cut), redirects never followed, `MAX_CALLS` at once.
+
+What runs where is unchanged: `/sparql` and the saved-query API send their query to an evaluator
+(killed past the time or memory limit), which asks the store and re-serialises the answer in the
+format the client wanted, under the row limit; pages read the store from the web worker, one
+bounded call per lookup. The guard refuses updates, SERVICE and the like before anything is sent.
+
+What chainkg makes up for (see README, "Serving from a store"):
+
+- **the distinct union default graph**: stores form their union default graph as a multiset (a
+  triple stated by three claims counts three times) or not at all. `chainkg push` writes the
+  distinct union of every graph and of the asserted graphs as two graphs of their own
+  (`UNION_GRAPH`, `ASSERTED_UNION_GRAPH`) and a manifest (`MANIFEST_GRAPH`: the version, every
+  graph and its size); each query is then sent with that union as its only default graph and
+  the dataset's graphs as its named graphs (protocol `default-graph-uri` / `named-graph-uri`),
+  so a GRAPH-free query and GRAPH ?g answer exactly as on the embedded store, on any engine.
+- **blank nodes**: push writes them as skolem IRIs; answers turn them back into blank nodes.
+- **formats**: the store is always asked for SPARQL XML results or N-Triples, which every
+  engine writes; chainkg writes the format the client asked for (CSV, TSV, JSON, Turtle, ...).
+- **ETags and caching**: keyed by the pushed version read from the manifest at start.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import os
+import re
+import signal
+import socket
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pyoxigraph as ox
+
+from chainkg.config import BASE_IRI
+from chainkg.sparql.errors import EvaluationError, QueryError, QueryRefused, QuerySyntaxError
+
+log = logging.getLogger("chainkg.store")
+
+GENID = BASE_IRI + "genid/"
+SERVING_NS = BASE_IRI + "graph/serving/"
+UNION_GRAPH = SERVING_NS + "union"  # the distinct union of every pushed graph
+ASSERTED_UNION_GRAPH = SERVING_NS + "union-asserted"  # ... of the asserted ones (without graph/inferred etc.)
+MANIFEST_GRAPH = SERVING_NS + "manifest"  # version, graphs and their sizes; written last
+EMPTY_GRAPH = SERVING_NS + "empty"  # never written: an empty default graph, said the same way to every engine
+SERVING_GRAPHS = (UNION_GRAPH, ASSERTED_UNION_GRAPH, MANIFEST_GRAPH)
+OWL_VERSION = "http://www.w3.org/2002/07/owl#versionInfo"
+HAS_PART = "http://purl.org/dc/terms/hasPart"
+VOID_TRIPLES = "http://rdfs.org/ns/void#triples"
+DERIVED = BASE_IRI + "ontology#derivedGraph"  # manifest: a graph the build derived (not asserted)
+
+MAX_ANSWER = 64 << 20  # bytes of one answer from the store; a longer one is cut
+MAX_REQUEST = 4 << 20  # bytes of one call to the gateway (the query and the dataset's graph names)
+MAX_CALLS = 16
+DEADLINE_SHARE = 0.9
+RESULTS_XML = "application/sparql-results+xml"
+NTRIPLES = "application/n-triples"
+# names of functions that reach outside the query on some engines (Virtuoso: bif:, sql:, its own namespace)
+_EXTENSIONS = re.compile(r"(?i)(?<![\w-])(?:bif|sql):|openlinksw\.com/|\bDEFINE\b")
+
+
+class StoreUnavailable(QueryError):
+    """The store did not answer usably: 502 (down, refused, garbage) or 504 (too slow)."""
+
+    status = 502
+
+    def __init__(self, message: str, status: int = 502):
+        super().__init__(message)
+        self.status = status
+
+
+class StoreConfigError(ValueError):
+    """`serve --store` cannot serve this URL (bad URL, nothing pushed there)."""
+
+
+def check_store_url(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    try:
+        _ = parts.port
+    except ValueError:
+        raise StoreConfigError(f"--store {url!r}: the port is not a number from 0 to 65535") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise StoreConfigError(f"--store {url!r}: give the store's SPARQL query endpoint as an http(s) URL, "
+                               "e.g. http://127.0.0.1:7878/query (Oxigraph) or http://127.0.0.1:8890/sparql (Virtuoso)")
+    if parts.username or parts.password:
+        raise StoreConfigError(f"--store {url!r}: credentials in the URL are not supported (a read-only query endpoint "
+                               "needs none)")
+    if parts.fragment:
+        raise StoreConfigError(f"--store {url!r}: a URL with a #fragment is not an endpoint")
+    return url
+
+
+# -- the gateway (outside the namespaces) ---------------------------------------------------------
+def fetch(url: str, body: bytes, accept: str, *, time_limit: float, max_bytes: int = MAX_ANSWER):
+    """POST a form-encoded query to the store within `time_limit` s; never follows a redirect.
+    Returns (status, content type, body, cut): `cut` when the answer went on past `max_bytes`
+    (the rest is not read). Raises gateway.CallFailed (502 unreachable/invalid, 504 too slow)."""
+    from chainkg.sparql.gateway import CallFailed, _Watchdog
+
+    parts = urllib.parse.urlsplit(url)
+    cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    conn = cls(parts.hostname, parts.port, timeout=time_limit)
+    watchdog = _Watchdog(time_limit)
+    conn._create_connection = watchdog.connect
+    started, response, connected = time.monotonic(), None, False
+    try:
+        conn.connect()
+        connected = True
+        conn.sock.settimeout(watchdog.left())
+        conn.request("POST", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), body=body,
+                     headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": accept,
+                              "User-Agent": "chainkg (serve --store)"})
+        response = conn.getresponse()
+        status, ctype = response.status, response.getheader("Content-Type", "")
+        if 300 <= status < 400:
+            raise CallFailed(502, f"answered {status} redirecting to {response.getheader('Location', '(nowhere)')[:200]};"
+                                  " redirects are not followed (give --store the endpoint's own URL)")
+        data, cut = bytearray(), False
+        while True:
+            chunk = response.read1(1 << 16)
+            if not chunk:
+                break
+            if len(data) + len(chunk) > max_bytes:
+                data += chunk[:max_bytes - len(data)]
+                cut = True
+                break
+            data += chunk
+        if watchdog.fired:
+            raise OSError("timed out")
+        return status, ctype, bytes(data), cut
+    except CallFailed:
+        raise
+    except (OSError, http.client.HTTPException, ValueError) as e:
+        if watchdog.fired or isinstance(e, TimeoutError):
+            raise CallFailed(504, f"did not answer within {time_limit:g} s; gave up after "
+                                  f"{time.monotonic() - started:.1f} s") from None
+        what = "gave no valid HTTP answer" if connected else "could not be reached"
+        raise CallFailed(502, f"{what}: {e or type(e).__name__}") from None
+    finally:
+        watchdog.cancel()
+        if response is not None:
+            response.close()
+        conn.close()
+
+
+class StoreGateway:
+    """A process, outside the network namespaces, forwarding calls on a Unix socket to one store URL."""
+
+    def __init__(self, url: str, path: str, timeout: float):
+        self.url, self.path, self.timeout = url, path, timeout
+        self.pid: int | None = None
+
+    def start(self) -> None:
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(self.path)
+        os.chmod(self.path, 0o600)
+        listener.listen(128)
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                from chainkg.sparql.sandbox import _die_with_parent
+
+                _die_with_parent()
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                self._loop(listener)
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        listener.close()
+        self.pid = pid
+
+    def _loop(self, listener: socket.socket) -> None:
+        calls = threading.BoundedSemaphore(MAX_CALLS)
+        while True:
+            conn, _ = listener.accept()
+            threading.Thread(target=self._serve, args=(conn, calls), daemon=True).start()
+
+    def _serve(self, conn: socket.socket, calls) -> None:
+        from chainkg.sparql.gateway import CallFailed
+        from chainkg.sparql.sandbox import _HEADER, _recv_exact, send_frame
+
+        conn.settimeout(self.timeout + 5)
+        try:
+            while True:
+                try:
+                    head_len, body_len = _HEADER.unpack(_recv_exact(conn, _HEADER.size))
+                except (EOFError, OSError):
+                    return
+                if head_len > 65536 or body_len > MAX_REQUEST:
+                    send_frame(conn, {"error": "the call is larger than the gateway takes", "status": 502})
+                    return
+                request = json.loads(_recv_exact(conn, head_len))
+                body = _recv_exact(conn, body_len) if body_len else b""
+                limit = max(0.1, min(float(request.get("timeout") or self.timeout), self.timeout) * DEADLINE_SHARE)
+                max_bytes = min(int(request.get("max_bytes") or MAX_ANSWER), MAX_ANSWER)
+                if not calls.acquire(timeout=min(1.0, limit)):
+                    send_frame(conn, {"error": f"not called: {MAX_CALLS} calls to the store are already in progress",
+                                      "status": 503})
+                    continue
+                try:
+                    status, ctype, data, cut = fetch(self.url, body, str(request.get("accept", RESULTS_XML)),
+                                                     time_limit=limit, max_bytes=max_bytes)
+                except CallFailed as e:
+                    log.warning("store %s %s", self.url, e.reason)
+                    send_frame(conn, {"error": e.reason, "status": e.status})
+                    continue
+                finally:
+                    calls.release()
+                send_frame(conn, {"status": status, "content_type": ctype, "cut": cut}, data)
+        except (OSError, ValueError, EOFError):
+            return
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        from chainkg.sparql.sandbox import kill_and_reap
+
+        kill_and_reap(self.pid)
+        self.pid = None
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+
+
+class StoreClient:
+    """Calls through the store gateway (from a web worker or an evaluator); one connection per call."""
+
+    def __init__(self, path: str, url: str, timeout: float):
+        self.path, self.url, self.timeout = path, url, timeout
+
+    def call(self, form: dict | list, accept: str, *, max_bytes: int = MAX_ANSWER) -> tuple[str, bytes, bool]:
+        """(content type, body, cut) of a 200 answer; raises StoreUnavailable otherwise."""
+        from chainkg.sparql.sandbox import recv_frame, send_frame
+
+        body = urllib.parse.urlencode(form).encode()
+        if len(body) > MAX_REQUEST:
+            raise EvaluationError(f"the request to the store would be {len(body)} bytes, over {MAX_REQUEST}", status=500)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout + 5)
+        try:
+            sock.connect(self.path)
+            send_frame(sock, {"accept": accept, "timeout": self.timeout, "max_bytes": max_bytes}, body)
+            header, data = recv_frame(sock)
+        except (OSError, EOFError, ValueError) as e:
+            raise StoreUnavailable(f"the store gateway is unavailable ({e}); the store {self.url} was not asked",
+                                   status=503) from None
+        finally:
+            sock.close()
+        if "error" in header:
+            raise StoreUnavailable(f"the store {self.url} {header['error']}", status=int(header.get("status", 502)))
+        status, ctype = int(header["status"]), str(header.get("content_type", ""))
+        if status != 200:
+            text = data[:600].decode("utf-8", "replace").strip()
+            raise StoreUnavailable(f"the store {self.url} answered {status} to a query chainkg had accepted: "
+                                   f"{text or '(empty body)'}")
+        return ctype, data, bool(header.get("cut"))
+
+
+# -- answers --------------------------------------------------------------------------------------
+def _genid_xml(prefix: str) -> re.Pattern:
+    return re.compile(rb"<uri>" + re.escape(prefix.encode()) + rb"([^<]*)</uri>")
+
+
+def _garbage(url: str, what: str, data: bytes, e: Exception) -> StoreUnavailable:
+    sample = data[:200].decode("utf-8", "replace").replace("\n", " ")
+    return StoreUnavailable(f"the store {url} did not answer with {what}: {e}; it began: {sample!r}")
+
+
+def parse_results(data: bytes, cut: bool, genid: str, url: str, enough: int):
+    """SPARQL XML results -> QuerySolutions / QueryBoolean, skolem IRIs back to blank nodes. A cut
+    answer is closed after its last whole result; it must still hold more than `enough` results
+    (so that the row limit, not the cut, decides what the client gets)."""
+    if cut:
+        end = data.rfind(b"</result>")
+        if end < 0 or data.count(b"<result>") <= enough:
+            raise StoreUnavailable(f"the store {url} sent an answer larger than {MAX_ANSWER >> 20} MiB before the row "
+                                   "limit was reached; narrow the query down (LIMIT, fewer variables)")
+        data = data[:end + len(b"</result>")] + b"</results></sparql>"
+    data = _genid_xml(genid).sub(rb"<bnode>\1</bnode>", data)
+    try:
+        return ox.parse_query_results(data, format=ox.QueryResultsFormat.XML)
+    except (SyntaxError, ValueError, OSError) as e:
+        raise _garbage(url, "SPARQL XML results", data, e) from None
+
+
+def parse_triples(data: bytes, ctype: str, cut: bool, genid: str, url: str) -> list:
+    """An N-Triples (or Turtle) graph -> a list of Triples, skolem IRIs back to blank nodes."""
+    media = ctype.split(";")[0].strip().lower()
+    fmt = ox.RdfFormat.TURTLE if media in ("text/turtle", "application/x-turtle") else ox.RdfFormat.N_TRIPLES
+    if cut:
+        if fmt != ox.RdfFormat.N_TRIPLES:
+            raise StoreUnavailable(f"the store {url} sent a graph larger than {MAX_ANSWER >> 20} MiB")
+        data = data[:data.rfind(b"\n") + 1]
+    try:
+        triples = list(ox.parse(data, format=fmt))
+    except (SyntaxError, ValueError, OSError) as e:
+        raise _garbage(url, "an RDF graph (N-Triples)", data, e) from None
+    return [ox.Triple(_unskolem(t.subject, genid), t.predicate, _unskolem(t.object, genid)) for t in triples]
+
+
+def _unskolem(term, genid: str):
+    if isinstance(term, ox.NamedNode) and term.value.startswith(genid):
+        return ox.BlankNode(term.value[len(genid):])
+    return term
+
+
+def _skolem(term, genid: str):
+    return ox.NamedNode(genid + term.value) if isinstance(term, ox.BlankNode) else term
+
+
+@lru_cache(maxsize=2048)
+def _form(text: str) -> str:
+    from chainkg.sparql.guard import inspect_query
+
+    return inspect_query(text).form or "SELECT"
+
+
+@lru_cache(maxsize=2048)
+def _has_from(text: str) -> bool:
+    if not re.search(r"(?i)from", text):
+        return False
+    from chainkg.sparql.guard import inspect_query
+
+    return inspect_query(text).has_from
+
+
+_EMPTY = None
+
+
+def check_text(text: str, base_iri: str | None, prefixes: dict | None) -> None:
+    """What the store is sent must be standard SPARQL 1.1 (Oxigraph's parser, no evaluation) and
+    name no engine extension that can reach outside the query (Virtuoso's bif:/sql: functions)."""
+    global _EMPTY
+    if _EXTENSIONS.search(text):
+        raise QueryRefused("this query names an engine extension (Virtuoso bif:/sql: functions, DEFINE pragmas): "
+                           "this endpoint runs standard SPARQL 1.1 only")
+    if _EMPTY is None:
+        _EMPTY = ox.Store()
+    try:
+        _EMPTY.query(text, base_iri=base_iri, prefixes=prefixes or {}, default_graph=[])  # parsed, not iterated
+    except SyntaxError as e:
+        from chainkg.build.dataset import PREFIXES
+        from chainkg.sparql.messages import explain_syntax_error
+
+        raise QuerySyntaxError(explain_syntax_error(text, str(e), PREFIXES)) from None
+
+
+# -- the dataset, read from the store --------------------------------------------------------------
+@dataclass
+class Manifest:
+    version: str
+    graphs: dict  # graph IRI -> triples
+    derived: frozenset
+
+
+class RemoteStore:
+    """What the web layer and the evaluators read of a store (the part of pyoxigraph.Store they use).
+
+    kind "named": the dataset's named graphs (a query's default graph is empty unless named);
+    "union": the distinct union of every graph as default graph, every graph named;
+    "asserted": the same without the derived graphs."""
+
+    def __init__(self, ds: RemoteDataset, kind: str):
+        self.ds, self.kind = ds, kind
+
+    # -- SPARQL
+    def _dataset(self, default_graph, named_graphs) -> list:
+        ds = self.ds
+        if self.kind == "named":
+            default = [g.value for g in default_graph] if default_graph else [EMPTY_GRAPH]
+            named = [g.value for g in named_graphs] if named_graphs is not None else ds.graph_names()
+        elif self.kind == "union":
+            default, named = [UNION_GRAPH], ds.graph_names()
+        else:
+            default, named = [ASSERTED_UNION_GRAPH], [g for g in ds.graph_names() if g not in ds.manifest.derived]
+        if default_graph is not None and self.kind != "named":
+            default = [g.value for g in default_graph] or [EMPTY_GRAPH]
+        if named_graphs is not None and self.kind != "named":
+            named = [g.value for g in named_graphs]
+        return [("default-graph-uri", g) for g in default] + [("named-graph-uri", g) for g in named]
+
+    def query(self, sparql: str, *, base_iri: str | None = None, prefixes: dict | None = None,
+              default_graph=None, named_graphs=None, use_default_graph_as_union: bool = False, **_ignored):
+        check_text(sparql, base_iri, prefixes)
+        declared = {m.lower() for m in re.findall(r"(?i)PREFIX\s+([^\s:]*):", sparql)}
+        head = [f"PREFIX {k}: <{v}>" for k, v in (prefixes or {}).items() if k.lower() not in declared]
+        if base_iri and not re.match(r"(?is)\s*(?:#[^\n]*\n\s*)*BASE\b", sparql):
+            head.insert(0, f"BASE <{base_iri}>")
+        text = "\n".join(head + [sparql])
+        form = _form(sparql)
+        pairs = [("query", text)]
+        if not _has_from(sparql):  # FROM / FROM NAMED in the text: the store reads the dataset from it
+            pairs += self._dataset(default_graph, named_graphs)
+        client, genid = self.ds.client, self.ds.genid
+        if form in ("CONSTRUCT", "DESCRIBE"):
+            ctype, data, cut = client.call(pairs, f"{NTRIPLES}, text/plain;q=0.5, text/turtle;q=0.4")
+            return parse_triples(data, ctype, cut, genid, client.url)
+        ctype, data, cut = client.call(pairs, RESULTS_XML)
+        return parse_results(data, cut, genid, client.url, self.ds.max_rows)
+
+    def _rows(self, sparql: str, **kwargs) -> list:
+        result = self.query(sparql, **kwargs)
+        names = [v.value for v in result.variables]
+        return [[s[n] for n in names] for s in result]
+
+    # -- the pyoxigraph.Store interface the pages use
+    def quads_for_pattern(self, subject=None, predicate=None, object=None, graph_name=None):  # noqa: A002
+        genid = self.ds.genid
+        terms = []
+        for name, term in (("s", subject), ("p", predicate), ("o", object)):
+            terms.append(f"?{name}" if term is None else str(_skolem(term, genid)))
+        pattern = " ".join(terms)
+        out = []
+        if isinstance(graph_name, ox.DefaultGraph) or (graph_name is None and self.kind != "named"):
+            if self.kind != "named":
+                rows = self.query(f"SELECT * WHERE {{ {pattern} }}")
+                for sol in rows:
+                    out.append(ox.Quad(sol["s"] if subject is None else subject, sol["p"] if predicate is None else predicate,
+                                       sol["o"] if object is None else object, ox.DefaultGraph()))
+            if isinstance(graph_name, ox.DefaultGraph):
+                return out
+        graph = "?g" if graph_name is None else str(graph_name)
+        for sol in self.query(f"SELECT * WHERE {{ GRAPH {graph} {{ {pattern} }} }}"):
+            out.append(ox.Quad(sol["s"] if subject is None else subject, sol["p"] if predicate is None else predicate,
+                               sol["o"] if object is None else object, sol["g"] if graph_name is None else graph_name))
+        return out
+
+    def __iter__(self):
+        return iter(self.quads_for_pattern())
+
+    def __len__(self) -> int:
+        result = self.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
+        return int(next(iter(result))["n"].value)
+
+    def __contains__(self, quad) -> bool:
+        genid = self.ds.genid
+        s, o = _skolem(quad.subject, genid), _skolem(quad.object, genid)
+        if isinstance(quad.graph_name, ox.DefaultGraph):
+            text = f"ASK {{ {s} {quad.predicate} {o} }}"
+        else:
+            text = f"ASK {{ GRAPH {quad.graph_name} {{ {s} {quad.predicate} {o} }} }}"
+        return bool(self.query(text))
+
+    def named_graphs(self):
+        return [ox.NamedNode(g) for g in self.ds.graph_names()]
+
+    def contains_named_graph(self, graph_name) -> bool:
+        return graph_name.value in self.ds.manifest.graphs
+
+
+class RemoteDataset:
+    """A FrozenDataset's interface over a store that `chainkg push` wrote (with its manifest)."""
+
+    remote = True
+    stale = False
+    build_error = None
+    location = None
+    on_disk = False
+
+    def __init__(self, client: StoreClient, manifest: Manifest, max_rows: int = 10_000):
+        self.client, self.manifest, self.max_rows = client, manifest, max_rows
+        self.version = manifest.version
+        self.genid = f"{GENID}{manifest.version}-"
+        total = sum(manifest.graphs.values())
+        self.meta = {"stats": {"quads": total, "named_graphs": len(manifest.graphs)}, "store": client.url}
+        self.store = RemoteStore(self, "named")
+        self.union_store = RemoteStore(self, "union")
+        self.asserted_store = RemoteStore(self, "asserted")
+
+    @classmethod
+    def open(cls, client: StoreClient, max_rows: int = 10_000) -> RemoteDataset:
+        """Read the manifest `chainkg push` wrote; StoreConfigError if there is none, StoreUnavailable
+        if the store does not answer."""
+        q = (f"SELECT ?v ?g ?n ?d WHERE {{ GRAPH <{MANIFEST_GRAPH}> {{ <{MANIFEST_GRAPH}> <{OWL_VERSION}> ?v "
+             f"OPTIONAL {{ <{MANIFEST_GRAPH}> <{HAS_PART}> ?g OPTIONAL {{ ?g <{VOID_TRIPLES}> ?n }} "
+             f"OPTIONAL {{ ?g a ?d }} }} }} }}")
+        _, data, _ = client.call([("query", q)], RESULTS_XML)
+        rows = list(parse_results(data, False, GENID, client.url, 0))
+        if not rows:
+            raise StoreConfigError(f"the store {client.url} holds no chainkg dataset (no manifest graph "
+                                   f"<{MANIFEST_GRAPH}>): run `chainkg push --to GRAPH-STORE-URL` (every graph) first")
+        versions = {r["v"].value for r in rows}
+        if len(versions) != 1:
+            raise StoreConfigError(f"the store's manifest names {len(versions)} versions; push again")
+        graphs = {r["g"].value: int(r["n"].value) if r["n"] is not None else 0 for r in rows if r["g"] is not None}
+        derived = frozenset(r["g"].value for r in rows if r["g"] is not None and r["d"] is not None
+                            and r["d"].value == DERIVED)
+        return cls(client, Manifest(versions.pop(), graphs, derived), max_rows)
+
+    def prepare(self):
+        return self
+
+    def graph_names(self) -> list[str]:
+        return sorted(self.manifest.graphs)
+
+    def asserted_graphs(self) -> list:
+        return [ox.NamedNode(g) for g in self.graph_names() if g not in self.manifest.derived]
+
+    def query(self, sparql: str, *, substitutions: dict | None = None, asserted_only: bool = False,
+              default_graph: list | None = None, named_graphs: list | None = None):
+        from chainkg.build.dataset import PREFIXES
+
+        if substitutions:
+            from chainkg.sparql.saved import inject_values
+
+            sparql = inject_values(sparql, substitutions)
+        store = self.asserted_store if asserted_only else self.union_store
+        if default_graph is not None:
+            store = self.store
+        return store.query(sparql, prefixes=PREFIXES, default_graph=default_graph, named_graphs=named_graphs)
+
+    def select(self, sparql: str, **kwargs) -> list[dict]:
+        result = self.query(sparql, **kwargs)
+        names = [v.value for v in result.variables]
+        return [{n: s[n].value for n in names if s[n] is not None} for s in result]
+
+    def count(self, graph: str | None = None) -> int:
+        if graph is None:
+            return sum(self.manifest.graphs.values())
+        return self.manifest.graphs.get(graph, 0)
+
+
+# -- what push writes for serving -------------------------------------------------------------------
+def serving_graphs(ds, genid: str):
+    """(graph IRI, triples) of the graphs `serve --store` needs beside the pushed ones: the distinct
+    unions (every graph; the asserted ones) and, last, the manifest. Blank nodes skolemised."""
+    from chainkg.build.load import DERIVED_GRAPHS
+
+    def union(asserted: bool):
+        store = ds.asserted_store if asserted else ds.union_store
+        for q in store.quads_for_pattern(None, None, None, ox.DefaultGraph()):
+            yield ox.Triple(_skolem(q.subject, genid), q.predicate, _skolem(q.object, genid))
+
+    def manifest():
+        m = ox.NamedNode(MANIFEST_GRAPH)
+        yield ox.Triple(m, ox.NamedNode(OWL_VERSION), ox.Literal(ds.version))
+        for g in ds.graph_names():
+            yield ox.Triple(m, ox.NamedNode(HAS_PART), ox.NamedNode(g))
+            yield ox.Triple(ox.NamedNode(g), ox.NamedNode(VOID_TRIPLES), ox.Literal(str(ds.count(g)),
+                            datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")))
+            if g in DERIVED_GRAPHS:
+                yield ox.Triple(ox.NamedNode(g), ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+                                ox.NamedNode(DERIVED))
+
+    return [(UNION_GRAPH, union(False)), (ASSERTED_UNION_GRAPH, union(True)), (MANIFEST_GRAPH, manifest())]
+
+
+def push_serving(ds, target, *, batch: int = 50_000) -> int:
+    """Write `serving_graphs` to the store of a `push.Target` (PUT, then POST per batch; the manifest
+    last, so a store holds a manifest only once the unions it describes are complete). Returns the
+    number of triples written; raises push.PushError (StoreRefused with status and body)."""
+    from chainkg.integrate import push as p
+
+    genid = f"{p.GENID}{ds.version}-"
+    http = p.Http(target.user, target.password, target.timeout)
+    written = 0
+    try:
+        for graph, triples in serving_graphs(ds, genid):
+            for j, (n, body) in enumerate(p.batches(triples, batch)):
+                method = "PUT" if j == 0 else "POST"
+                r = http.request(method, p.with_graph(target.store, graph), body, {"Content-Type": p.NTRIPLES})
+                if not 200 <= r.status < 300:
+                    raise p.StoreRefused(f"the store refused {method} of graph {graph}: {r.status} {r.reason}\n"
+                                         f"response: {r.text() or '(empty)'}", r.status, r.text())
+                written += n
+    finally:
+        http.close()
+    return written
+
+
+def store_health(ds: RemoteDataset) -> dict:
+    """/healthz under serve --store: "ok" when the store holds the manifest's version with every
+    triple it recorded; "degraded" (with the reason) when the store does not answer or differs."""
+    stats = ds.meta["stats"]
+    body = {"status": "ok", "version": ds.version, "inputs_built": True, "quads": None,
+            "store": ds.client.url, "graphs": len(ds.manifest.graphs)}
+    try:
+        body["quads"] = len(ds.store)
+    except QueryError as e:
+        body.update(status="degraded", error=f"the store does not answer: {e.message}"[:500])
+        return body
+    if body["quads"] != stats["quads"]:
+        body.update(status="degraded", error=f"the store holds {body['quads']} quads in the dataset's graphs; "
+                                              f"its manifest recorded {stats['quads']} (a push in progress?)")
+    return body
