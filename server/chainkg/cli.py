@@ -257,6 +257,9 @@ def stats(ctx: click.Context, output: str) -> None:
 @click.option("--union-default-graph", is_flag=True, default=False,
               help="With --data: the default graph is the union of all graphs (default: the files' unnamed graph).")
 @click.option("--allow-service", multiple=True, metavar="IRI", help="An endpoint IRI that SERVICE may call (repeatable; none by default).")
+@click.option("--store", "store", default=None, metavar="URL",
+              help="Answer everything from this external SPARQL query endpoint (after `chainkg push` to it) instead of "
+                   "the embedded store, e.g. http://127.0.0.1:7878/query (Oxigraph), http://127.0.0.1:8890/sparql (Virtuoso).")
 @click.option("--max-memory", default=None, type=click.IntRange(16 << 20), metavar="BYTES",
               help="Memory one query may grow by before it is stopped with 503 (default: Config.max_memory_bytes, 1 GiB).")
 @click.option("--max-query", "max_query", default=None, type=click.IntRange(64), metavar="BYTES",
@@ -274,7 +277,7 @@ def stats(ctx: click.Context, output: str) -> None:
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, timeout: float | None,
           max_rows: int | None, max_body: int | None, data: tuple[str, ...], base: str | None,
-          union_default_graph: bool, allow_service: tuple[str, ...],
+          union_default_graph: bool, allow_service: tuple[str, ...], store: str | None,
           max_memory: int | None, max_query: int | None, public_url: str | None, connections: int, no_sandbox: bool,
           server: str, log_level: str) -> None:
     """Serve the SPARQL endpoint, linked data and workbench with a production WSGI server."""
@@ -316,6 +319,19 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, 
 
     if (base is not None or union_default_graph) and not data:
         _fail("--base and --union-default-graph apply to --data files only")
+    if store is not None:
+        from chainkg.sparql.remote import StoreConfigError, check_store_url
+
+        if data:
+            _fail("--store and --data exclude each other: --store serves what `chainkg push` wrote to the store; "
+                  "--data serves local files")
+        if allow_service:
+            _fail("--store and --allow-service exclude each other: the store would make the SERVICE calls itself, "
+                  "outside chainkg's gateway and its bounds")
+        try:
+            check_store_url(store)
+        except StoreConfigError as e:
+            _fail(str(e))
     if base is not None and not is_absolute_iri(base):
         _fail(f"--base must be an absolute IRI (scheme:...), not {base!r}")
     try:
@@ -325,7 +341,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, 
         _fail(str(e))
     options = ServeOptions(host=host, port=port, workers=workers, threads=threads, server=server, data=data,
                            base=base, union_default_graph=union_default_graph,
-                           log_level=log_level, connections=connections, sandbox=not no_sandbox)
+                           log_level=log_level, connections=connections, sandbox=not no_sandbox, store=store)
     try:
         run_server(replace(config, **changes), options)
     except BuildError as e:
@@ -455,6 +471,15 @@ def push(ctx: click.Context, to: str | None, query_url: str | None, user: str | 
         _fail(f"written, but the store does not hold what was sent: {len(bad)} graph(s) with other counts"
               + (f" ({', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''})" if bad else "")
               + (f"; literals read back differently: {'; '.join(wrong)}" if wrong else "") + f"\n{summary}")
+    if chosen == ds.graph_names():  # the whole dataset: what `serve --store` reads beside it
+        from chainkg.sparql.remote import push_serving
+
+        try:
+            written = push_serving(ds, target, batch=batch)
+        except p.PushError as e:
+            _fail(f"the graphs were pushed and verified, but the serving graphs were not: {e}")
+        click.echo(f"serving graphs (distinct unions, manifest): {written} triples; serve with: "
+                   f"chainkg serve --store {query_url}")
     click.echo(f"pushed and verified: {summary}")
 
 

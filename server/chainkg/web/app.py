@@ -75,12 +75,23 @@ def create_app(config: Config | None = None, dataset: FrozenDataset | None = Non
                  response.status_code, ms)
         return response
 
+    from chainkg.sparql.remote import StoreUnavailable
+
+    @app.errorhandler(StoreUnavailable)
+    def _store_unavailable(e: StoreUnavailable):
+        """serve --store: a page whose store did not answer (502; 504 when too slow)."""
+        return Response(f"{e.message}\n", status=e.status, mimetype="text/plain")
+
     @app.get("/healthz")
     def healthz():
         """200 "ok"; 200 "degraded" when the inputs did not build and the last good build is served
         (the data served is whole and consistent, so a load balancer must keep the instance; monitors
         alert on the field); 503 "error" when the store does not hold what its build recorded."""
         stats = dataset.meta.get("stats", {})
+        if getattr(dataset, "remote", False):  # serve --store: the store answers, or the instance is degraded
+            from chainkg.sparql.remote import store_health
+
+            return jsonify(store_health(dataset))
         quads = len(dataset.store)
         body = {"status": "ok", "version": dataset.version, "inputs_built": not dataset.stale,
                 "quads": quads, "claims": stats.get("claim_graphs"), "inferred": stats.get("inferred_triples")}

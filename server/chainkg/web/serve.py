@@ -57,6 +57,7 @@ class ServeOptions:
     union_default_graph: bool = False  # --data: the default graph is the union, not the unnamed graph
     log_level: str = "info"
     sandbox: bool = True  # False: evaluators may reach the network (an operator's explicit choice)
+    store: str | None = None  # an external SPARQL query endpoint to answer from (chainkg.sparql.remote)
 
 
 def configure_logging(level: str = "info") -> None:
@@ -169,6 +170,36 @@ def _TimeoutTypes() -> tuple:
     return types
 
 
+def open_store(config: Config, options: ServeOptions, socket_path: str | None = None):
+    """`--store`: start the store gateway (the one way to the store, outside every namespace) and
+    read the dataset's manifest through it. Returns (RemoteDataset, gateway or None when
+    `socket_path` names a running one). Raises StoreConfigError with the reason."""
+    import tempfile
+
+    from chainkg.sparql.remote import RemoteDataset, StoreClient, StoreConfigError, StoreGateway, StoreUnavailable
+
+    gateway = None
+    if socket_path is None:
+        socket_path = str(Path(tempfile.mkdtemp(prefix="chainkg-store-")) / "store.sock")
+        gateway = StoreGateway(options.store, socket_path, config.query_timeout_s)
+        gateway.start()
+    client = StoreClient(socket_path, options.store, config.query_timeout_s)
+    try:
+        dataset = RemoteDataset.open(client, max_rows=config.max_rows)
+    except StoreUnavailable as e:
+        if gateway is not None:
+            gateway.stop()
+        raise StoreConfigError(f"--store: cannot read the dataset from the store: {e.message}") from None
+    except BaseException:
+        if gateway is not None:
+            gateway.stop()
+        raise
+    logging.getLogger("chainkg.serve").info("serving version %s from the store %s (%d graphs) through the store "
+                                            "gateway at %s", dataset.version, options.store,
+                                            len(dataset.manifest.graphs), socket_path)
+    return dataset, gateway
+
+
 def make_app(config: Config, dataset, runner=None):
     from chainkg.web.app import create_app
 
@@ -227,7 +258,11 @@ def _serve_gunicorn(config: Config, options: ServeOptions) -> None:
 
     from chainkg.sparql.sandbox import Pool
 
-    dataset = load_dataset(config, options.data, options.base, options.union_default_graph)
+    store_gateway = None
+    if options.store:
+        dataset, store_gateway = open_store(config, options)
+    else:
+        dataset = load_dataset(config, options.data, options.base, options.union_default_graph)
     zygote, gateway = start_sandbox(config, dataset, options)
     pool = Pool(zygote.path, max_idle=16, rewrite=zygote.service_rewrites(config.service_allowlist))
     app = make_app(config, dataset, pool)
@@ -264,6 +299,8 @@ def _serve_gunicorn(config: Config, options: ServeOptions) -> None:
         zygote.stop()
         if gateway is not None:
             gateway.stop()
+        if store_gateway is not None:
+            store_gateway.stop()
 
 
 # -- granian --------------------------------------------------------------------------------------
@@ -281,6 +318,9 @@ def granian_app():
                                   for k, v in spec["config"].items()})
     config = replace(config, service_allowlist=tuple(config.service_allowlist))
     pool = Pool(spec["zygote"], max_idle=16, rewrite={k: v for k, v in spec["rewrite"]})
+    if spec.get("store"):  # the master's store gateway, by its socket
+        dataset, _ = open_store(config, ServeOptions(store=spec["store"]), socket_path=spec["store_socket"])
+        return make_app(config, dataset, pool)
     return make_app(config, load_dataset(config, tuple(spec["data"]), spec.get("base"), spec.get("union", False)), pool)
 
 
@@ -288,12 +328,17 @@ def _serve_granian(config: Config, options: ServeOptions) -> None:
     from granian.constants import Interfaces
     from granian.server import Server
 
-    dataset = load_dataset(config, options.data, options.base, options.union_default_graph)  # the workers load the cache
+    store_gateway = None
+    if options.store:
+        dataset, store_gateway = open_store(config, options)
+    else:
+        dataset = load_dataset(config, options.data, options.base, options.union_default_graph)  # the workers load the cache
     zygote, gateway = start_sandbox(config, dataset, options)
     cfg = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
     os.environ[ENV_OPTIONS] = json.dumps({"config": cfg, "data": list(options.data), "base": options.base,
                                           "union": options.union_default_graph, "log_level": options.log_level,
-                                          "zygote": zygote.path,
+                                          "zygote": zygote.path, "store": options.store,
+                                          "store_socket": store_gateway.path if store_gateway else None,
                                           "rewrite": list(zygote.service_rewrites(config.service_allowlist).items())})
     try:
         Server("chainkg.web.serve:granian_app", address=options.host, port=options.port, interface=Interfaces.WSGI,
@@ -304,6 +349,8 @@ def _serve_granian(config: Config, options: ServeOptions) -> None:
         zygote.stop()
         if gateway is not None:
             gateway.stop()
+        if store_gateway is not None:
+            store_gateway.stop()
 
 
 def _granian_http1(config: Config):
