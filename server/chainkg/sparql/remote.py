@@ -64,6 +64,7 @@ VOID_TRIPLES = "http://rdfs.org/ns/void#triples"
 DERIVED = BASE_IRI + "ontology#derivedGraph"  # manifest: a graph the build derived (not asserted)
 
 MAX_ANSWER = 64 << 20  # bytes of one answer from the store; a longer one is cut
+ROW_BYTES = 4096  # of an answer read per row of the row limit (more only if that held too few rows)
 MAX_REQUEST = 4 << 20  # bytes of one call to the gateway (the query and the dataset's graph names)
 MAX_CALLS = 16
 DEADLINE_SHARE = 0.9
@@ -304,13 +305,14 @@ def parse_results(data: bytes, cut: bool, genid: str, url: str, enough: int):
         raise _garbage(url, "SPARQL XML results", data, e) from None
 
 
-def parse_triples(data: bytes, ctype: str, cut: bool, genid: str, url: str) -> list:
+def parse_triples(data: bytes, ctype: str, cut: bool, genid: str, url: str, enough: int = 0) -> list:
     """An N-Triples (or Turtle) graph -> a list of Triples, skolem IRIs back to blank nodes."""
     media = ctype.split(";")[0].strip().lower()
     fmt = ox.RdfFormat.TURTLE if media in ("text/turtle", "application/x-turtle") else ox.RdfFormat.N_TRIPLES
     if cut:
-        if fmt != ox.RdfFormat.N_TRIPLES:
-            raise StoreUnavailable(f"the store {url} sent a graph larger than {MAX_ANSWER >> 20} MiB")
+        if fmt != ox.RdfFormat.N_TRIPLES or data.count(b"\n") <= enough:
+            raise StoreUnavailable(f"the store {url} sent a graph larger than {MAX_ANSWER >> 20} MiB before the row "
+                                   "limit was reached; narrow the query down")
         data = data[:data.rfind(b"\n") + 1]
     try:
         triples = list(ox.parse(data, format=fmt))
@@ -401,7 +403,11 @@ class RemoteStore:
         return [("default-graph-uri", g) for g in default] + [("named-graph-uri", g) for g in named]
 
     def query(self, sparql: str, *, base_iri: str | None = None, prefixes: dict | None = None,
-              default_graph=None, named_graphs=None, use_default_graph_as_union: bool = False, **_ignored):
+              default_graph=None, named_graphs=None, use_default_graph_as_union: bool = False, whole: bool = False,
+              **_ignored):
+        """As pyoxigraph's Store.query, on the store. The answer is read up to a bound sized for the
+        row limit (`ROW_BYTES` a row; the rest is not even read), once more up to MAX_ANSWER if that
+        held too few rows; `whole` reads up to MAX_ANSWER at once (the API counts every row)."""
         check_text(sparql, base_iri, prefixes)
         declared = {m.lower() for m in re.findall(r"(?i)PREFIX\s+([^\s:]*):", sparql)}
         head = [f"PREFIX {k}: <{v}>" for k, v in (prefixes or {}).items() if k.lower() not in declared]
@@ -412,12 +418,19 @@ class RemoteStore:
         pairs = [("query", text)]
         if not _has_from(sparql):  # FROM / FROM NAMED in the text: the store reads the dataset from it
             pairs += self._dataset(default_graph, named_graphs)
-        client, genid = self.ds.client, self.ds.genid
-        if form in ("CONSTRUCT", "DESCRIBE"):
-            ctype, data, cut = client.call(pairs, f"{NTRIPLES}, text/plain;q=0.5, text/turtle;q=0.4")
-            return parse_triples(data, ctype, cut, genid, client.url)
-        ctype, data, cut = client.call(pairs, RESULTS_XML)
-        return parse_results(data, cut, genid, client.url, self.ds.max_rows)
+        client, genid, enough = self.ds.client, self.ds.genid, self.ds.max_rows
+        graph = form in ("CONSTRUCT", "DESCRIBE")
+        accept = f"{NTRIPLES}, text/plain;q=0.5, text/turtle;q=0.4" if graph else RESULTS_XML
+        bound = MAX_ANSWER if whole else min(MAX_ANSWER, max(1 << 20, ROW_BYTES * (enough + 1)))
+        ctype, data, cut = client.call(pairs, accept, max_bytes=bound)
+        if cut and bound < MAX_ANSWER and (data.count(b"\n") if graph else data.count(b"<result>")) <= enough:
+            ctype, data, cut = client.call(pairs, accept)  # long rows: the whole bound
+        if cut and whole:  # every row counts (the API's total): a cut answer is no answer
+            raise StoreUnavailable(f"the store {client.url} sent an answer larger than {MAX_ANSWER >> 20} MiB; "
+                                   "narrow the query down")
+        if graph:
+            return parse_triples(data, ctype, cut, genid, client.url, enough)
+        return parse_results(data, cut, genid, client.url, enough)
 
     def _rows(self, sparql: str, **kwargs) -> list:
         result = self.query(sparql, **kwargs)
@@ -574,7 +587,7 @@ class RemoteDataset:
         store = self.asserted_store if asserted_only else self.union_store
         if default_graph is not None:
             store = self.store
-        return store.query(sparql, prefixes=PREFIXES, default_graph=default_graph, named_graphs=named_graphs)
+        return store.query(sparql, prefixes=PREFIXES, default_graph=default_graph, named_graphs=named_graphs, whole=True)
 
     def select(self, sparql: str, **kwargs) -> list[dict]:
         result = self.query(sparql, **kwargs)

@@ -1,0 +1,83 @@
+"""`chainkg serve --store` on real engines, for tests/test_serve_store.py and for the suites that
+run against it too (test_sparql_protocol.py, test_linked_data.py, test_api.py: their `live_server`
+fixture is parametrized over SERVED with `served`).
+
+Each engine is started once per session on loopback (tests/engines.py), the build is pushed to it
+with `chainkg push` (the real push code: every graph, then the serving graphs), and `chainkg serve
+--store` answers from it with the embedded live server's limits (conftest.py)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from engines import VIRTUOSO_USER, start_oxigraph, start_virtuoso
+from live_server import CHAINKG, start_server
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVED = ("embedded", "oxigraph", "virtuoso")
+STORES = ("oxigraph", "virtuoso")
+LIVE_ARGS = ["--workers", "2", "--threads", "4", "--timeout", "2", "--max-rows", "500", "--max-body", "20000"]
+
+# (test function, engine) -> what the store does differently: a strict xfail with this reason.
+KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {}
+
+_STARTED: dict = {}  # engine name -> (Engine, LiveServer), for the whole session
+
+
+def push(engine, config) -> subprocess.CompletedProcess:
+    auth = ["--user", VIRTUOSO_USER[0], "--password", VIRTUOSO_USER[1]] if engine.name == "virtuoso" else []
+    return subprocess.run([CHAINKG, "--root", str(ROOT), "--build-dir", str(config.cache_dir), "push", "--to",
+                           engine.store, *auth], capture_output=True, text=True, timeout=900)
+
+
+def start_engine(name: str, workdir: Path):
+    return start_oxigraph(workdir) if name == "oxigraph" else start_virtuoso(workdir)
+
+
+def serve_from_store(name: str, config, workdir: Path, args: list[str] = LIVE_ARGS):
+    """(Engine, LiveServer): `name` started, pushed to, and served from."""
+    engine = start_engine(name, workdir)
+    try:
+        r = push(engine, config)
+        if r.returncode != 0:
+            raise RuntimeError(f"chainkg push to {name} failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+        server = start_server(["--store", engine.query, *args], workdir / "server.log",
+                              root_args=["--root", str(ROOT), "--build-dir", str(config.cache_dir)])
+    except BaseException:
+        engine.stop()
+        raise
+    return engine, server
+
+
+def store_server(name: str, request):
+    """(Engine, LiveServer) for `name`, started on first use and stopped when the session ends."""
+    if name not in _STARTED:
+        request.getfixturevalue("kg")  # the session's build, in config.cache_dir
+        config = request.getfixturevalue("config")
+        workdir = request.getfixturevalue("tmp_path_factory").mktemp(f"store-{name}")
+        engine, server = _STARTED[name] = serve_from_store(name, config, workdir)
+
+        def stop():
+            _STARTED.pop(name, None)
+            server.stop()
+            engine.stop()
+
+        request.config.add_cleanup(stop)
+    return _STARTED[name]
+
+
+def served(request, embedded):
+    """The server a suite runs against: the embedded one, or the one answering from request.param."""
+    return embedded if request.param == "embedded" else store_server(request.param, request)[1]
+
+
+def mark_known_difference(request) -> None:
+    """(an autouse fixture of the suites) a test this store answers differently: strict xfail."""
+    callspec = getattr(request.node, "callspec", None)
+    engine = callspec.params.get("live_server") if callspec else None
+    reason = KNOWN_DIFFERENCES.get((getattr(request.node, "originalname", ""), engine))
+    if reason:
+        request.node.add_marker(pytest.mark.xfail(reason=f"{engine}: {reason}", strict=True))
