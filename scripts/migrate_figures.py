@@ -8,7 +8,7 @@ script is the record of the hand pass. Each blank ck:Quantity/ck:Target is repla
 described in the same claim graph: its variable (a reusable ck:Variable, vocabularies.ttl), its
 modality, bounds (ck:minValue/ck:maxValue from the hedge), and its time: ck:pointInTime for a
 stock, ck:startTime/ck:endTime for a flow whose period the article states, each with a
-ck:timeBasis (ck:TimeStated or ck:TimeFromPublication: the article's date). The table FIGURES
+ck:hasTimeBasis (ck:TimeStated or ck:TimeFromPublication: the article's date). The table FIGURES
 below is the hand pass: one row per figure, read from its quote.
 """
 
@@ -277,12 +277,12 @@ def migrate(path: Path, keys: dict) -> None:
         iri = keys[(claim, str(subject), str(wording), note)]
         replaced.append((start, end, iri, mod, claim))
         lines = [f"    fig:{iri} a ck:{'Target' if mod == 't' else 'Quantity'} ;",
-                 f"        ck:variable ck:{var} ; ck:modality ck:{MODALITY[mod]} ;"]
-        metric = str(po[CK.metric]).split("#")[1]
+                 f"        ck:hasVariable ck:{var} ; ck:hasModality ck:{MODALITY[mod]} ;"]
+        metric = str(po[CK.hasMetric]).split("#")[1]
         value = po[CK.value]
-        unit = str(po[CK.unit]).split("#")[1]
-        lines.append(f"        ck:metric ck:{metric} ; ck:value {value.n3().split('^^')[0].strip(chr(34))} ; ck:unit ck:{unit} ;")
-        qual = str(po[CK.qualifier]).split("#")[1] if CK.qualifier in po else None
+        unit = str(po[CK.hasUnit]).split("#")[1]
+        lines.append(f"        ck:hasMetric ck:{metric} ; ck:value {value.n3().split('^^')[0].strip(chr(34))} ; ck:hasUnit ck:{unit} ;")
+        qual = str(po[CK.hasQualifier]).split("#")[1] if CK.hasQualifier in po else None
         v = float(value)
         mx = po.get(CK.maxValue)
         bounds = []
@@ -296,11 +296,11 @@ def migrate(path: Path, keys: dict) -> None:
         elif mx is not None:
             bounds = [f"ck:minValue {value} ; ck:maxValue {mx}"]
         if qual:
-            bounds.insert(0, f"ck:qualifier ck:{qual}")
+            bounds.insert(0, f"ck:hasQualifier ck:{qual}")
         if bounds:
             lines.append("        " + " ; ".join(bounds) + " ;")
-        if CK.industry in po:  # the industry the figure is about (a dimension, kept)
-            lines.append(f"        ck:industry id:{str(po[CK.industry])[len(ID):]} ;")
+        if CK.hasIndustry in po:  # the industry the figure is about (a dimension, kept)
+            lines.append(f"        ck:hasIndustry id:{str(po[CK.hasIndustry])[len(ID):]} ;")
         # ck:stage on a count is now the variable's ck:constraint (vocabularies.ttl)
         if CK.countOf in po:
             lines.append(f"        ck:countOf ck:{str(po[CK.countOf]).split('#')[1]} ;")
@@ -311,12 +311,12 @@ def migrate(path: Path, keys: dict) -> None:
         if CK.note in po:
             lines.append(f"        ck:note {po[CK.note].n3()} ;")
         if time == "pub":
-            lines.append(f"        ck:pointInTime {typed(PUBLISHED[article])} ; ck:timeBasis ck:TimeFromPublication ;")
+            lines.append(f"        ck:pointInTime {typed(PUBLISHED[article])} ; ck:hasTimeBasis ck:TimeFromPublication ;")
         elif time.startswith("i:"):
-            lines.append(f"        ck:pointInTime {typed(time[2:])} ; ck:timeBasis ck:TimeStated ;")
+            lines.append(f"        ck:pointInTime {typed(time[2:])} ; ck:hasTimeBasis ck:TimeStated ;")
         else:
             a, _, b = time[2:].partition("/")
-            lines.append(f"        ck:startTime {typed(a)} ; ck:endTime {typed(b or a)} ; ck:timeBasis ck:TimeStated ;")
+            lines.append(f"        ck:startTime {typed(a)} ; ck:endTime {typed(b or a)} ; ck:hasTimeBasis ck:TimeStated ;")
         lines.append(f"        ck:originalWording {po[CK.originalWording].n3()} .")
         additions[claim].append("\n".join(lines))
     # rewrite from the end so offsets stay valid

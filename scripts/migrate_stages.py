@@ -2,7 +2,7 @@
 
 Run once; afterwards the .trig files are the source and this script is the record of the hand
 pass. Every `X ck:stage S` of a claim becomes `X ck:hasMilestone ms:{x}--{stage}--{time}--{modality}`
-with a ck:Milestone node in the same claim graph (stage, modality, ck:pointInTime, ck:timeBasis);
+with a ck:Milestone node in the same claim graph (stage, modality, ck:pointInTime, ck:hasTimeBasis);
 MILESTONES lists, per claim and subject, the milestones read from the claim's quote (a stated time,
 else the article's date), including those the quote states and the old model could not hold.
 """
@@ -84,7 +84,7 @@ def main() -> None:
                 t = PUBLISHED[article] if time == "pub" else time[2:]
                 basis = "TimeFromPublication" if time == "pub" else "TimeStated"
                 lines.append(f"    ms:{node} a ck:Milestone ;\n        ck:milestoneStage ck:Stage{stage} ; "
-                             f"ck:modality ck:{MODALITY[mod]} ;\n        ck:pointInTime {typed(t)} ; ck:timeBasis ck:{basis} .")
+                             f"ck:hasModality ck:{MODALITY[mod]} ;\n        ck:pointInTime {typed(t)} ; ck:hasTimeBasis ck:{basis} .")
             end = claim_end(text, claim)
             text = text[:end] + "\n" + "\n".join(lines) + "\n" + text[end:]
         if "@prefix ms:" not in text:

@@ -80,9 +80,9 @@ claim:900-supply {
         rdfs:label "测试制造"@zh , "Test Maker"@en ; skos:prefLabel "测试制造"@zh ;
         ck:tenantOf id:test-park ;
         ck:supplies id:test-buyer ;
-        ck:hasQuantity [ a ck:Quantity ; ck:metric ck:Investment ; ck:value 600000000.0 ;
-            ck:variable ck:ProjectTotalInvestment ; ck:modality ck:ModalityActual ; ck:pointInTime "2024"^^xsd:gYear ; ck:timeBasis ck:TimeFromPublication ;
-            ck:unit ck:Yuan ; ck:qualifier ck:About ; ck:originalWording "约6亿元"@zh ] .
+        ck:hasQuantity [ a ck:Quantity ; ck:hasMetric ck:Investment ; ck:value 600000000.0 ;
+            ck:hasVariable ck:ProjectTotalInvestment ; ck:hasModality ck:ModalityActual ; ck:pointInTime "2024"^^xsd:gYear ; ck:hasTimeBasis ck:TimeFromPublication ;
+            ck:hasUnit ck:Yuan ; ck:hasQualifier ck:About ; ck:originalWording "约6亿元"@zh ] .
     id:test-buyer a ck:Enterprise ;
         rdfs:label "测试买家"@zh , "Test Buyer"@en ; skos:prefLabel "测试买家"@zh ;
         ck:locatedIn id:qingdao .

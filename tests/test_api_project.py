@@ -45,16 +45,16 @@ TENANTS = "".join(
 
 TRIG = PREFIXES + "\n" + _claim("900-chain", "900_alpha", "测试产业链有四个环节", (
     _entity("t-industry", "测试产业", "test industry", "ck:Industry")
-    + _entity("t-chain", "测试产业链", "Test chain", "ck:IndustrialChain", "ck:industry id:t-industry")
+    + _entity("t-chain", "测试产业链", "Test chain", "ck:IndustrialChain", "ck:hasIndustry id:t-industry")
     + _entity("t-materials", "测试材料", "test materials", "ck:ChainSegment",
-              "skos:inScheme id:t-chain ; ck:chainPosition ck:Upstream ; ck:precedes id:t-fab")
+              "skos:inScheme id:t-chain ; ck:hasChainPosition ck:Upstream ; ck:precedes id:t-fab")
     + _entity("t-design", "测试设计", "test design", "ck:ChainSegment",
-              "skos:inScheme id:t-chain ; ck:chainPosition ck:Upstream ; ck:precedes id:t-fab")
+              "skos:inScheme id:t-chain ; ck:hasChainPosition ck:Upstream ; ck:precedes id:t-fab")
     + _entity("t-fab", "测试制造", "test fabrication", "ck:ChainSegment",
-              "skos:inScheme id:t-chain ; ck:chainPosition ck:Midstream ; ck:precedes id:t-packaging")
+              "skos:inScheme id:t-chain ; ck:hasChainPosition ck:Midstream ; ck:precedes id:t-packaging")
     + _entity("t-packaging", "测试封测", "test packaging", "ck:ChainSegment",
-              "skos:inScheme id:t-chain ; ck:chainPosition ck:Downstream")
-    + _entity("t-equipment", "测试设备", "test equipment", "ck:ChainSegment", "skos:inScheme id:t-chain ; ck:chainPosition ck:Upstream")
+              "skos:inScheme id:t-chain ; ck:hasChainPosition ck:Downstream")
+    + _entity("t-equipment", "测试设备", "test equipment", "ck:ChainSegment", "skos:inScheme id:t-chain ; ck:hasChainPosition ck:Upstream")
 )) + _claim("900-park", "900_alpha", "测试园区位于崂山区", (
     _entity("t-park", "测试园区", "Test Park", "ck:IndustrialPark", "ck:locatedIn id:laoshan-district")
     + _entity("t-leader", "测试链主", "Test Leader", "ck:Enterprise",
@@ -68,19 +68,19 @@ TRIG = PREFIXES + "\n" + _claim("900-chain", "900_alpha", "测试产业链有四
     id:t-designer ck:supplies id:t-leader .
 """) + _claim("900-tenants", "900_alpha", "十二家企业入驻测试园区", TENANTS) + _claim(
     "900-park-figures", "900_alpha", "测试园区投资约6亿元，有48家重点企业，2027年产值目标100亿元", """\
-    id:t-park ck:hasQuantity [ a ck:Quantity ; ck:metric ck:Investment ; ck:value 600000000.0 ; ck:unit ck:Yuan ;
-            ck:qualifier ck:About ; ck:originalWording "约6亿元"@zh ; ck:refersToTime "2023"^^xsd:gYear ;
-            ck:variable ck:ProjectTotalInvestment ; ck:modality ck:ModalityActual ; ck:pointInTime "2023"^^xsd:gYear ; ck:timeBasis ck:TimeStated ] ,
-        [ a ck:Quantity ; ck:metric ck:Count ; ck:value 48.0 ; ck:unit ck:Item ; ck:countOf ck:Enterprise ;
+    id:t-park ck:hasQuantity [ a ck:Quantity ; ck:hasMetric ck:Investment ; ck:value 600000000.0 ; ck:hasUnit ck:Yuan ;
+            ck:hasQualifier ck:About ; ck:originalWording "约6亿元"@zh ; ck:refersToTime "2023"^^xsd:gYear ;
+            ck:hasVariable ck:ProjectTotalInvestment ; ck:hasModality ck:ModalityActual ; ck:pointInTime "2023"^^xsd:gYear ; ck:hasTimeBasis ck:TimeStated ] ,
+        [ a ck:Quantity ; ck:hasMetric ck:Count ; ck:value 48.0 ; ck:hasUnit ck:Item ; ck:countOf ck:Enterprise ;
             ck:originalWording "48家"@zh ; ck:refersToTime "2024"^^xsd:gYear ;
-            ck:variable ck:KeyEnterprisesSettled ; ck:modality ck:ModalityActual ; ck:pointInTime "2024"^^xsd:gYear ; ck:timeBasis ck:TimeStated ] ;
-        ck:hasTarget [ a ck:Target ; ck:metric ck:OutputValue ; ck:value 10000000000.0 ; ck:unit ck:Yuan ;
+            ck:hasVariable ck:KeyEnterprisesSettled ; ck:hasModality ck:ModalityActual ; ck:pointInTime "2024"^^xsd:gYear ; ck:hasTimeBasis ck:TimeStated ] ;
+        ck:hasTarget [ a ck:Target ; ck:hasMetric ck:OutputValue ; ck:value 10000000000.0 ; ck:hasUnit ck:Yuan ;
             ck:originalWording "100亿元"@zh ; ck:targetYear "2027"^^xsd:gYear ;
-            ck:variable ck:AnnualOutputValue ; ck:modality ck:ModalityTarget ; ck:startTime "2027"^^xsd:gYear ; ck:endTime "2027"^^xsd:gYear ; ck:timeBasis ck:TimeStated ] .
+            ck:hasVariable ck:AnnualOutputValue ; ck:hasModality ck:ModalityTarget ; ck:startTime "2027"^^xsd:gYear ; ck:endTime "2027"^^xsd:gYear ; ck:hasTimeBasis ck:TimeStated ] .
 """) + _claim("901-park-count", "901_beta", "测试园区有40家重点企业", """\
-    id:t-park ck:hasQuantity [ a ck:Quantity ; ck:metric ck:Count ; ck:value 40.0 ; ck:unit ck:Item ; ck:countOf ck:Enterprise ;
+    id:t-park ck:hasQuantity [ a ck:Quantity ; ck:hasMetric ck:Count ; ck:value 40.0 ; ck:hasUnit ck:Item ; ck:countOf ck:Enterprise ;
             ck:originalWording "40家"@zh ; ck:refersToTime "2024"^^xsd:gYear ;
-            ck:variable ck:KeyEnterprisesSettled ; ck:modality ck:ModalityActual ; ck:pointInTime "2024"^^xsd:gYear ; ck:timeBasis ck:TimeStated ] .
+            ck:hasVariable ck:KeyEnterprisesSettled ; ck:hasModality ck:ModalityActual ; ck:pointInTime "2024"^^xsd:gYear ; ck:hasTimeBasis ck:TimeStated ] .
 """)
 
 

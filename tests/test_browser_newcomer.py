@@ -102,7 +102,7 @@ def test_search_open_a_park_see_its_figures_then_query_with_completion(browser, 
     ta.clear()
     ta.send_keys("SELECT ?metric (COUNT(?f) AS ?figures) WHERE {\nid:qingdao-ic-industrial-park ")
     type_and_complete(browser, ta, "ck:hasQuan", "ck:hasQuantity")
-    ta.send_keys(" ?f .\n?f ck:metric ?metric\n} GROUP BY ?metric")
+    ta.send_keys(" ?f .\n?f ck:hasMetric ?metric\n} GROUP BY ?metric")
     ta.send_keys(Keys.CONTROL, Keys.ENTER)
     wait(lambda: browser.find_element(By.ID, "tab-chart").is_displayed())
     n_rows = len(browser.find_elements(By.CSS_SELECTOR, "#results tbody tr"))

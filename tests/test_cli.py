@@ -33,9 +33,9 @@ def test_build_error_is_one_clear_line_and_exit_1(mini_config):
 
 def test_validate_reports_violations_in_text_and_turtle(mini_config):
     path = mini_config.triples_dir / "900_test.trig"
-    path.write_text(path.read_text().replace('ck:unit ck:Yuan ; ', ""))
+    path.write_text(path.read_text().replace('ck:hasUnit ck:Yuan ; ', ""))
     r = cli(mini_config, "validate")
-    assert r.exit_code == 1 and "ck:unit" in r.output and "900-supply" in r.output
+    assert r.exit_code == 1 and "ck:hasUnit" in r.output and "900-supply" in r.output
     r = cli(mini_config, "validate", "--lang", "zh")
     assert "单位" in r.output
     r = cli(mini_config, "validate", "--format", "turtle")

@@ -134,9 +134,9 @@ def test_a_range_checks_both_ends():
 
 
 @pytest.mark.parametrize("wording, qualifier, expected", [
-    ("超过500亿元", None, "the wording says Over, the quantity has no ck:qualifier"),
-    ("超过500亿元", "About", "the wording says Over, ck:qualifier is About"),
-    ("500亿元", "Over", "ck:qualifier is Over but the wording has no hedge word"),
+    ("超过500亿元", None, "the wording says Over, the quantity has no ck:hasQualifier"),
+    ("超过500亿元", "About", "the wording says Over, ck:hasQualifier is About"),
+    ("500亿元", "Over", "ck:hasQualifier is Over but the wording has no hedge word"),
 ])
 def test_a_qualifier_that_does_not_fit_the_wording_is_a_disagreement(wording, qualifier, expected):
     found = check_figure(CLAIM, "_:q", wording, [f"投资{wording}"], "50000000000", unit="Yuan", qualifier=qualifier)
@@ -216,9 +216,9 @@ def test_a_small_project_with_a_bad_figure(tmp_path):
     trig = PREFIXES + """
 claim:900-investment {
     id:test-maker a ck:Enterprise ; rdfs:label "测试制造"@zh ;
-        ck:hasQuantity [ a ck:Quantity ; ck:metric ck:Investment ; ck:value 60000000.0 ;
-            ck:variable ck:ProjectTotalInvestment ; ck:modality ck:ModalityActual ; ck:pointInTime "2024"^^xsd:gYear ; ck:timeBasis ck:TimeFromPublication ;
-            ck:unit ck:Yuan ; ck:qualifier ck:About ; ck:originalWording "约6亿元"@zh ] .
+        ck:hasQuantity [ a ck:Quantity ; ck:hasMetric ck:Investment ; ck:value 60000000.0 ;
+            ck:hasVariable ck:ProjectTotalInvestment ; ck:hasModality ck:ModalityActual ; ck:pointInTime "2024"^^xsd:gYear ; ck:hasTimeBasis ck:TimeFromPublication ;
+            ck:hasUnit ck:Yuan ; ck:hasQualifier ck:About ; ck:originalWording "约6亿元"@zh ] .
 }
 claim:900-investment a ck:Claim ; prov:wasDerivedFrom src:900_test ; ck:evidence "测试制造投资约6亿元"@zh .
 """
@@ -272,9 +272,9 @@ def test_a_wording_outside_the_quote_stops_the_build_of_a_small_project(tmp_path
 claim:900-investment {
     id:test-maker a ck:Enterprise ; rdfs:label "测试制造"@zh , "Test Maker"@en ; skos:prefLabel "测试制造"@zh ;
         ck:locatedIn id:laoshan-district ;
-        ck:hasQuantity [ a ck:Quantity ; ck:metric ck:Investment ; ck:value 600000000.0 ;
-            ck:variable ck:ProjectTotalInvestment ; ck:modality ck:ModalityActual ; ck:pointInTime "2024"^^xsd:gYear ; ck:timeBasis ck:TimeFromPublication ;
-            ck:unit ck:Yuan ; ck:qualifier ck:About ; ck:originalWording "约6亿元"@zh ] .
+        ck:hasQuantity [ a ck:Quantity ; ck:hasMetric ck:Investment ; ck:value 600000000.0 ;
+            ck:hasVariable ck:ProjectTotalInvestment ; ck:hasModality ck:ModalityActual ; ck:pointInTime "2024"^^xsd:gYear ; ck:hasTimeBasis ck:TimeFromPublication ;
+            ck:hasUnit ck:Yuan ; ck:hasQualifier ck:About ; ck:originalWording "约6亿元"@zh ] .
 }
 claim:900-investment a ck:Claim ; prov:wasDerivedFrom src:900_test ; ck:evidence "测试制造投资约5亿元"@zh .
 """
@@ -283,7 +283,7 @@ claim:900-investment a ck:Claim ; prov:wasDerivedFrom src:900_test ; ck:evidence
         build(Config(root=root, build_dir=root / "build"))
     path = root / "triples" / "900_test.trig"
     wording_line = 1 + path.read_text(encoding="utf-8").splitlines().index(
-        '            ck:unit ck:Yuan ; ck:qualifier ck:About ; ck:originalWording "约6亿元"@zh ] .')
+        '            ck:hasUnit ck:Yuan ; ck:hasQualifier ck:About ; ck:originalWording "约6亿元"@zh ] .')
     [(file, line, d)] = e.value.disagreements
     assert (file, line, d.kind) == (str(path), wording_line, "wording")
     assert f"900_test.trig:{wording_line}: 900-investment: wording: " in str(e.value)

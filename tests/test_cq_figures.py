@@ -127,5 +127,5 @@ def test_conflicting_figures_only_the_ic_park_key_enterprises(saved):
 def test_targets_are_not_quantities(kg):
     # ck:hasTarget is no longer under ck:hasQuantity: no target answers a query for achieved figures
     rows = kg.select("""PREFIX ck: <https://w3id.org/chainkg/ontology#>
-        SELECT ?f WHERE { ?s ck:hasQuantity ?f . ?f ck:modality ?m . FILTER (?m NOT IN (ck:ModalityActual, ck:ModalityEstimate)) }""")
+        SELECT ?f WHERE { ?s ck:hasQuantity ?f . ?f ck:hasModality ?m . FILTER (?m NOT IN (ck:ModalityActual, ck:ModalityEstimate)) }""")
     assert list(rows) == []

@@ -56,9 +56,9 @@ claim:990-maker {{
         ck:tenantOf id:ld-test-park ;
         ck:chainLeaderOf id:ld-test-park ;
         ck:supplies id:ld-test-buyer ;
-        ck:hasQuantity [ a ck:Quantity ; ck:metric ck:Investment ; ck:value 1200000000.0 ; ck:unit ck:Yuan ;
-            ck:qualifier ck:Over ; ck:originalWording "超12亿元"@zh ; ck:refersToTime "2024"^^xsd:gYear ;
-            ck:variable ck:ProjectTotalInvestment ; ck:modality ck:ModalityActual ; ck:pointInTime "2024"^^xsd:gYear ; ck:timeBasis ck:TimeStated ] .
+        ck:hasQuantity [ a ck:Quantity ; ck:hasMetric ck:Investment ; ck:value 1200000000.0 ; ck:hasUnit ck:Yuan ;
+            ck:hasQualifier ck:Over ; ck:originalWording "超12亿元"@zh ; ck:refersToTime "2024"^^xsd:gYear ;
+            ck:hasVariable ck:ProjectTotalInvestment ; ck:hasModality ck:ModalityActual ; ck:pointInTime "2024"^^xsd:gYear ; ck:hasTimeBasis ck:TimeStated ] .
     id:ld-test-park a ck:IndustrialPark ;
         rdfs:label "测试园区"@zh , "Test Park"@en ; skos:prefLabel "测试园区"@zh ;
         ck:locatedIn id:laoshan-district .
@@ -240,7 +240,7 @@ def test_entity_json_twin_matches_the_page(ld_server):
     quantity = groups[str(CK.hasQuantity)]["values"][0]["value"]["fields"]
     assert quantity["originalWording"]["value"] == "超12亿元"
     assert quantity["value"]["display"] == "1,200,000,000"
-    assert quantity["unit"]["url"] == "/ontology#Yuan" and quantity["refersToTime"]["value"] == "2024"
+    assert quantity["hasUnit"]["url"] == "/ontology#Yuan" and quantity["refersToTime"]["value"] == "2024"
     types = {t["value"]["iri"]: t["inferred"] for t in ctx["types"]}
     assert types[str(CK.Enterprise)] is False and types[str(CK.ChainLeader)] is True
     assert ctx["describe_url"] == "/?query=DESCRIBE%20%3Chttps%3A%2F%2Fw3id.org%2Fchainkg%2Fid%2Fld-test-maker%3E"

@@ -1,7 +1,7 @@
 """Claim consistency: a figure agrees with its own words, and its words with the claim's quote.
 
 A quantity keeps its original wording (`ck:originalWording "1351.4亿元"`) next to the value a
-maintainer normalised by hand (`ck:value 135140000000.0`, `ck:unit ck:Yuan`). Nothing else ties
+maintainer normalised by hand (`ck:value 135140000000.0`, `ck:hasUnit ck:Yuan`). Nothing else ties
 the two together, so a slip (a value ten times too small, a wording the article never wrote)
 would pass SHACL, the reasoner and the evidence test. This module checks, for every quantity of
 every claim:
@@ -12,9 +12,9 @@ every claim:
   English number words, ranges such as "1000 - 1200 chips") equals `ck:value` (and, for a
   range, `ck:maxValue`);
 - **unit**: the unit word of the wording (元, %, 平方米, 辆, GWh, 家/个/项 ...) is compatible with
-  `ck:unit`;
+  `ck:hasUnit`;
 - **qualifier**: the hedge words (超过, 以上, 余, 多, 突破, 约, 近, 不到, 不少于, 上千, 级, over,
-  about, less than, at least ...) agree with `ck:qualifier` ("千亿级" is ck:OrderOfMagnitude, whose
+  about, less than, at least ...) agree with `ck:hasQualifier` ("千亿级" is ck:OrderOfMagnitude, whose
   ck:maxValue is ten times its value; "不到" may carry ck:maxValue equal to its value).
 
 `parse_figure(text)` is the parser; `check_figure(...)` checks one quantity; `check_inputs(inputs)`
@@ -294,14 +294,14 @@ def check_figure(claim: str, quantity: str, wording: str, quotes: list[str], val
         say("value", f"ck:maxValue {max_value} but the wording gives no range"
             + (f" (the bound of {_short(qualifier)} would be {bound:,f})" if bound is not None else ""))
     if fig.units and unit and unit not in fig.units:
-        say("unit", f"the wording's unit {fig.unit_word!r} means {'/'.join(sorted(fig.units))}, ck:unit is {unit}")
+        say("unit", f"the wording's unit {fig.unit_word!r} means {'/'.join(sorted(fig.units))}, ck:hasUnit is {unit}")
     if fig.qualifier != (None if qualifier == "Exact" else qualifier):
         if fig.qualifier is None:
-            say("qualifier", f"ck:qualifier is {qualifier} but the wording has no hedge word")
+            say("qualifier", f"ck:hasQualifier is {qualifier} but the wording has no hedge word")
         elif qualifier is None:
-            say("qualifier", f"the wording says {fig.qualifier}, the quantity has no ck:qualifier")
+            say("qualifier", f"the wording says {fig.qualifier}, the quantity has no ck:hasQualifier")
         else:
-            say("qualifier", f"the wording says {fig.qualifier}, ck:qualifier is {qualifier}")
+            say("qualifier", f"the wording says {fig.qualifier}, ck:hasQualifier is {qualifier}")
     return out
 
 
@@ -311,7 +311,7 @@ SELECT ?claim ?q ?w ?v ?max ?u ?qual ?quote WHERE {{
   GRAPH ?claim {{
     ?q ck:originalWording ?w .
     OPTIONAL {{ ?q ck:value ?v }} OPTIONAL {{ ?q ck:maxValue ?max }}
-    OPTIONAL {{ ?q ck:unit ?u }} OPTIONAL {{ ?q ck:qualifier ?qual }}
+    OPTIONAL {{ ?q ck:hasUnit ?u }} OPTIONAL {{ ?q ck:hasQualifier ?qual }}
   }}
   FILTER(STRSTARTS(STR(?claim), "{CLAIM_NS}"))
   OPTIONAL {{ GRAPH <{PROVENANCE_GRAPH}> {{ ?claim ck:evidence ?quote }} }}
@@ -352,7 +352,7 @@ def check_inputs(inputs) -> list[Disagreement]:
         quotes = [str(q) for q in provenance.objects(name, URIRef(CK + "evidence"))] if provenance is not None else []
         for q, w in graph.subject_objects(URIRef(CK + "originalWording")):
             row = {"claim": str(name), "q": str(q), "w": str(w), "v": one(graph, q, "value"),
-                   "max": one(graph, q, "maxValue"), "u": one(graph, q, "unit"), "qual": one(graph, q, "qualifier")}
+                   "max": one(graph, q, "maxValue"), "u": one(graph, q, "hasUnit"), "qual": one(graph, q, "hasQualifier")}
             for quote in quotes or [None]:
                 rows.append({k: v for k, v in {**row, "quote": quote}.items() if v is not None})
     return sorted(_check_rows(rows), key=lambda d: (d.claim, d.wording, d.kind))

@@ -1,7 +1,7 @@
 """The chain map: an industrial chain drawn from the graph, never from a hand-made file.
 
     segments   ck:ChainSegment in the chain's scheme (skos:inScheme), laid out left to right in
-               ck:precedes order (ck:chainPosition only places segments that precede nothing)
+               ck:precedes order (ck:hasChainPosition only places segments that precede nothing)
     members    enterprises and projects per segment (ck:inSegment), drawn inside the segment's box
     products   other concepts of the scheme narrower than a segment (skos:broader), listed in it
     leaders    ck:chainLeaderOf (链主) or ck:leadingEnterpriseOf (龙头) the chain, or a park on the
@@ -38,7 +38,7 @@ CHAINS = PREFIX + "SELECT DISTINCT ?chain WHERE { ?chain a ck:IndustrialChain } 
 SEGMENTS = PREFIX + """SELECT ?segment ?broader ?position WHERE {
   ?segment a ck:ChainSegment ; skos:inScheme ?chain .
   OPTIONAL { ?segment skos:broader ?broader . ?broader skos:inScheme ?chain }
-  OPTIONAL { ?segment ck:chainPosition ?position }
+  OPTIONAL { ?segment ck:hasChainPosition ?position }
 }"""
 PRODUCTS = PREFIX + """SELECT DISTINCT ?item ?segment WHERE {
   ?item skos:broader ?segment ; skos:inScheme ?chain . ?segment a ck:ChainSegment ; skos:inScheme ?chain .
@@ -101,7 +101,7 @@ def _reduce(edges: set[tuple[str, str]]) -> set[tuple[str, str]]:
 
 def _layers(top: dict[str, dict], order: set[tuple[str, str]]) -> dict[str, int]:
     """Lane of each top segment: the longest ck:precedes path to it. A segment in no such link
-    goes by its ck:chainPosition (upstream first, downstream last), else after the last lane."""
+    goes by its ck:hasChainPosition (upstream first, downstream last), else after the last lane."""
     layer = {s: 0 for s in top}
     for _ in range(len(top)):  # enough rounds for any acyclic order; a cycle just stops
         for a, b in order:
