@@ -20,6 +20,7 @@ from chainkg.build.pipeline import build
 from chainkg.config import Config
 from conftest import PREFIXES, make_project
 from live_server import start_server
+from store_serving import SERVED, mark_known_difference, project_store_server
 
 CK = Namespace("https://w3id.org/chainkg/ontology#")
 ID = Namespace("https://w3id.org/chainkg/id/")
@@ -114,15 +115,23 @@ def ld_dataset(ld_config):
     return build(ld_config).dataset
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", params=SERVED)
 def ld_server(ld_project, ld_dataset, request) -> str:
-    """Base URL of `chainkg serve` (gunicorn, 2 workers) on the fixture project; one per test session."""
+    """Base URL of `chainkg serve` (gunicorn, 2 workers) on the fixture project; one per test session;
+    and of `serve --store` on Oxigraph and Virtuoso holding the project (tests/store_serving.py)."""
+    if request.param != "embedded":
+        return project_store_server(request.param, request, ld_project, ["--workers", "2", "--threads", "4"])
     if "url" not in _servers:
         server = start_server(["--workers", "2", "--threads", "4"], ld_project / "server.log",
                               root_args=["--root", str(ld_project), "--build-dir", str(ld_project / "build")])
         request.addfinalizer(server.stop)
         _servers["url"] = server.url
     return _servers["url"]
+
+
+@pytest.fixture(autouse=True)
+def _store_differences(request):
+    mark_known_difference(request)
 
 
 # -- dereferencing -------------------------------------------------------------------------------------

@@ -16,6 +16,19 @@ import rdflib
 import requests
 
 from chainkg.web.sparql import format_for, negotiate
+from store_serving import SERVED, mark_known_difference, served
+
+
+@pytest.fixture(scope="session", params=SERVED)
+def live_server(request, live_server):
+    """The embedded server, and `serve --store` on Oxigraph and on Virtuoso (tests/store_serving.py)."""
+    return served(request, live_server)
+
+
+@pytest.fixture(autouse=True)
+def _store_differences(request):
+    mark_known_difference(request)
+
 
 P = """PREFIX id: <https://w3id.org/chainkg/id/>
 PREFIX ck: <https://w3id.org/chainkg/ontology#>
