@@ -14,6 +14,7 @@ alignment in tests/fixtures/alignments/false-*.ttl must clash.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -148,3 +149,51 @@ def test_no_class_of_ours_is_a_skos_collection_of_non_concepts():
     assert collections == {URIRef(CK + "IndustryCategory")}, collections
     for s, o in onto.subject_objects(RDFS.subPropertyOf):
         assert str(o) != "http://www.w3.org/2004/02/skos/core#member", f"{s} is mapped to skos:member"
+
+
+QUDT_UNIT = "http://qudt.org/vocab/unit/"
+UNECE_CODE = URIRef("http://qudt.org/schema/qudt/uneceCommonCode")
+CURRENCY_CODE = URIRef("http://qudt.org/schema/qudt/currencyCode")
+SKOS_NS = "http://www.w3.org/2004/02/skos/core#"
+
+
+def test_every_unit_has_a_standard_code_or_says_it_has_none():
+    """Each ck:Unit maps to a QUDT unit and/or its UN/CEFACT Rec 20 common code (ISO 4217 for
+    money), or says in an editorial note that it has no standard code (counts of things)."""
+    onto = ontology()
+    units = set(onto.subjects(RDF.type, URIRef(CK + "Unit")))
+    assert len(units) >= 12
+    match = (URIRef(SKOS_NS + "exactMatch"), URIRef(SKOS_NS + "closeMatch"))
+    unmapped = []
+    for u in sorted(units):
+        qudt = [o for p in match for o in onto.objects(u, p) if str(o).startswith(QUDT_UNIT)]
+        codes = [str(o) for o in onto.objects(u, UNECE_CODE)] + [str(o) for o in onto.objects(u, CURRENCY_CODE)]
+        notes = [str(n) for n in onto.objects(u, URIRef(SKOS_NS + "editorialNote")) if n.language == "en"]
+        says_none = any(n.startswith("No standard unit code") for n in notes)
+        if not (qudt or codes) and not says_none:
+            unmapped.append(str(u))
+        assert not ((qudt or codes) and says_none), f"{u} has a code and says it has none"
+        for c in onto.objects(u, UNECE_CODE):
+            assert re.fullmatch(r"[A-Z0-9]{2,3}", str(c)), f"{u}: {c} is not a Rec 20 common code"
+        assert len(qudt) <= 1 and len(list(onto.objects(u, UNECE_CODE))) <= 1, f"{u} has two codes"
+    assert not unmapped, f"units with neither a standard code nor a 'no standard code' note: {unmapped}"
+
+
+def test_unit_codes_are_the_standard_ones():
+    """The codes as the QUDT 3.1 units vocabulary (qudtlib 7.1.0) and the Rec 20 list give them:
+    a typo here would silently point consumers at another unit."""
+    onto = ontology()
+    expected = {"Yuan": ("CCY_CNY", None), "Percent": ("PERCENT", "P1"), "PerMille": ("PPTH", "NX"),
+                "SquareMetre": ("M2", "MTK"), "Kilometre": ("KiloM", "KMT"), "Tonne": ("TONNE", "TNE"),
+                "Watt": ("W", "WTT"), "WattHour": ("W-HR", "WHR"), "Piece": (None, "H87")}
+    for name, (qudt, code) in expected.items():
+        u = URIRef(CK + name)
+        got = {str(o)[len(QUDT_UNIT):] for o in onto.objects(u, URIRef(SKOS_NS + "exactMatch"))
+               if str(o).startswith(QUDT_UNIT)}
+        assert got == ({qudt} if qudt else set()), (name, got)
+        assert {str(o) for o in onto.objects(u, UNECE_CODE)} == ({code} if code else set()), name
+    assert str(onto.value(URIRef(CK + "Yuan"), CURRENCY_CODE)) == "CNY"
+    # counts of things of a kind have no unit code: what is counted is the variable's population
+    for name in ("Item", "Vehicle", "Wafer"):
+        u = URIRef(CK + name)
+        assert not list(onto.objects(u, UNECE_CODE)) and not list(onto.objects(u, URIRef(SKOS_NS + "exactMatch")))
