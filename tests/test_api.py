@@ -14,10 +14,28 @@ import pyoxigraph as ox
 import pytest
 
 import test_api_project as project
+from store_serving import SERVED, mark_known_difference, remote_dataset
 from test_api_project import ID
 
 # the web project's fixtures (built once per test process; see test_api_project.py)
-client, web_app, web_config, web_dataset = project.client, project.web_app, project.web_config, project.web_dataset
+client, web_config, web_dataset = project.client, project.web_config, project.web_dataset
+
+
+@pytest.fixture(scope="session", params=SERVED)
+def web_app(request, web_config, web_dataset):
+    """The app on the built project, and on the same project pushed to Oxigraph server and to Virtuoso
+    and read back through a store gateway (serve --store's dataset; tests/store_serving.py)."""
+    from chainkg.web.app import create_app
+
+    ds = web_dataset if request.param == "embedded" else remote_dataset(request.param, request, web_dataset)
+    app = create_app(web_config, ds)
+    app.testing = True
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _store_differences(request):
+    mark_known_difference(request)
 
 INJECTIONS = ['x" } ; DROP ALL ; #', "1 } UNION { ?s ?p ?o", "<http://evil> } ?s ?p ?o {"]
 TYPED = "/api/queries/t-typed"

@@ -272,7 +272,7 @@ class StoreClient:
             raise StoreUnavailable(f"the store {self.url} {header['error']}", status=int(header.get("status", 502)))
         status, ctype = int(header["status"]), str(header.get("content_type", ""))
         if status != 200:
-            text = data[:600].decode("utf-8", "replace").strip()
+            text = data[:4000].decode("utf-8", "replace").split("SPARQL query:")[0].strip()[:600]  # not Virtuoso's echo
             raise StoreUnavailable(f"the store {self.url} answered {status} to a query chainkg had accepted: "
                                    f"{text or '(empty body)'}")
         return ctype, data, bool(header.get("cut"))
@@ -441,6 +441,9 @@ class RemoteStore:
     def _lookup(self, text: str):
         """A lookup of our own (no user text): GRAPH and FILTER name the graphs, no dataset parameters."""
         ctype, data, cut = self.ds.client.call([("query", text)], RESULTS_XML)
+        if cut:  # a page's lookup (or a whole pass) must be whole
+            raise StoreUnavailable(f"the store {self.ds.client.url} sent an answer larger than {MAX_ANSWER >> 20} MiB "
+                                   "to a lookup")
         return parse_results(data, cut, self.ds.genid, self.ds.client.url, self.ds.max_rows)
 
     def _graphs_filter(self) -> str:
@@ -598,6 +601,42 @@ class RemoteDataset:
         if graph is None:
             return sum(self.manifest.graphs.values())
         return self.manifest.graphs.get(graph, 0)
+
+
+def local_copy(ds: RemoteDataset):
+    """An in-memory FrozenDataset of everything in the store's dataset graphs (one whole read)."""
+    from chainkg.build.dataset import FrozenDataset
+
+    store = ox.Store()
+    store.extend(ds.store.quads_for_pattern())
+    return FrozenDataset(store=store, version=ds.version, meta=dict(ds.meta))
+
+
+def prebuild_search_index(cache_dir, ds: RemoteDataset) -> None:
+    """Build the search index of this version (build/<version>/search.sqlite, reused when there)
+    from a local copy of the data, in a child process whose memory goes with it: the index's
+    extraction uses SPARQL some stores do not run (Virtuoso refuses `?c rdfs:subClassOf+ ?sup`
+    with neither end bound: "transitive start not given"). The web app then finds it built."""
+    from chainkg.build import textindex
+
+    path = cache_dir / ds.version / textindex.INDEX_FILE
+    meta = textindex.read_meta(path)
+    if meta is not None and meta.get("version") == ds.version:
+        return
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            textindex.write_index(*textindex.extract(local_copy(ds)), path, ds.version)
+            code = 0
+        except BaseException as e:  # noqa: BLE001 (the parent logs that it is missing)
+            log.warning("the search index could not be built from a copy of the store: %s", e)
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        log.warning("no search index was prebuilt for version %s; the app builds it from the store", ds.version)
 
 
 # -- what push writes for serving -------------------------------------------------------------------

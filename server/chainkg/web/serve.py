@@ -194,6 +194,10 @@ def open_store(config: Config, options: ServeOptions, socket_path: str | None = 
         if gateway is not None:
             gateway.stop()
         raise
+    from chainkg.sparql.remote import prebuild_search_index
+
+    if gateway is not None:  # the master (granian workers find it built)
+        prebuild_search_index(config.cache_dir, dataset)
     logging.getLogger("chainkg.serve").info("serving version %s from the store %s (%d graphs) through the store "
                                             "gateway at %s", dataset.version, options.store,
                                             len(dataset.manifest.graphs), socket_path)
