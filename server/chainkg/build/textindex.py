@@ -120,14 +120,24 @@ class Doc:
 
 # -- extraction from the dataset ------------------------------------------------------------------
 
+def _sorted(rows: list[dict], *keys: str) -> list[dict]:
+    """Rows in the order an ORDER BY of these variables gives (a key "-n" is a descending count),
+    sorted here rather than by SPARQL: on the on-disk store the engine decodes both terms from
+    RocksDB at every comparison (labels of the 101k graph: 0.3 s to read, 3.7 s with ORDER BY).
+    An unbound value sorts first, as in SPARQL; strings compare by code point, as Oxigraph's do."""
+    def key(row):
+        return tuple(-int(row[k[1:]]) if k.startswith("-") else (k in row, row.get(k, "")) for k in keys)
+    return sorted(rows, key=key)
+
+
 def _labels(ds: FrozenDataset) -> dict[str, dict[str, str]]:
     """IRI -> {lang: the first rdfs:label (else skos:prefLabel) in that language}."""
     out: dict[str, dict[str, str]] = {}
-    rows = ds.select(f"""PREFIX rdfs: <{RDFS}> PREFIX skos: <{SKOS}> PREFIX dcterms: <{DCT}>
+    rows = _sorted(ds.select(f"""PREFIX rdfs: <{RDFS}> PREFIX skos: <{SKOS}> PREFIX dcterms: <{DCT}>
         SELECT ?s ?l (LANG(?l) AS ?lang) ?rank WHERE {{
           {{ ?s rdfs:label ?l BIND(0 AS ?rank) }} UNION {{ ?s skos:prefLabel ?l BIND(1 AS ?rank) }}
           UNION {{ ?s dcterms:title ?l BIND(2 AS ?rank) }}
-          FILTER(isIRI(?s) && isLiteral(?l)) }} ORDER BY ?s ?rank ?l""")
+          FILTER(isIRI(?s) && isLiteral(?l)) }}"""), "s", "rank", "l", "lang")
     for r in rows:
         out.setdefault(r["s"], {}).setdefault(r.get("lang") or "", r["l"])
     return out
@@ -197,39 +207,39 @@ def extract(ds: FrozenDataset) -> tuple[dict[str, Thing], list[Doc]]:
     entity_fields = {RDFS + "label": "label", SKOS + "prefLabel": "label", SKOS + "altLabel": "altLabel",
                      DCT + "description": "description", RDFS + "comment": "comment", CK + "note": "note"}
     values = " ".join(f"<{p}>" for p in entity_fields)
-    for r in ds.select(f"""SELECT DISTINCT ?s ?p ?o (LANG(?o) AS ?lang) WHERE {{ VALUES ?p {{ {values} }} ?s ?p ?o
+    for r in _sorted(ds.select(f"""SELECT DISTINCT ?s ?p ?o (LANG(?o) AS ?lang) WHERE {{ VALUES ?p {{ {values} }} ?s ?p ?o
             FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{ID}") && isLiteral(?o)
-                   && !STRSTARTS(STR(?s), "{ID}figure/") && !STRSTARTS(STR(?s), "{ID}milestone/")) }}
-            ORDER BY ?s ?p ?o"""):
+                   && !STRSTARTS(STR(?s), "{ID}figure/") && !STRSTARTS(STR(?s), "{ID}milestone/")) }}"""),
+                     "s", "p", "o", "lang"):
         add(r["s"], "entity", entity_fields[r["p"]], r)
     # figures: the wording, comment and note of a figure (an id/figure/ node, or a blank one in data
     # of the old model), under the thing that has it
-    for r in ds.select(f"""SELECT DISTINCT ?s ?o (LANG(?o) AS ?lang) ?claim WHERE {{
+    for r in _sorted(ds.select(f"""SELECT DISTINCT ?s ?o (LANG(?o) AS ?lang) ?claim WHERE {{
             GRAPH ?claim {{ ?s ?link ?q . ?q ?p ?o }}
             FILTER((isBlank(?q) || STRSTARTS(STR(?q), "{ID}figure/")) && isLiteral(?o))
             VALUES ?p {{ <{CK}originalWording> <{RDFS}comment> <{CK}note> }}
-            FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{ID}")) }} ORDER BY ?s ?o ?claim"""):
+            FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{ID}")) }}"""), "s", "o", "claim", "lang"):
         add(r["s"], "entity", "figure", r, r["claim"] if r["claim"].startswith(CLAIM) else None)
     # claims: evidence quotes, with the things the claim is about and its article
     subjects: dict[str, list[str]] = {}
-    for r in ds.select(f"""SELECT ?claim ?s (COUNT(*) AS ?n) WHERE {{ ?claim a <{CK}Claim> . GRAPH ?claim {{ ?s ?p ?o }}
-            FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{ID}")) }} GROUP BY ?claim ?s ORDER BY ?claim DESC(?n) ?s"""):
+    for r in _sorted(ds.select(f"""SELECT ?claim ?s (COUNT(*) AS ?n) WHERE {{ ?claim a <{CK}Claim> . GRAPH ?claim {{ ?s ?p ?o }}
+            FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{ID}")) }} GROUP BY ?claim ?s"""), "claim", "-n", "s"):
         subjects.setdefault(r["claim"], []).append(r["s"])
-    for r in ds.select(f"""SELECT DISTINCT ?claim ?o (LANG(?o) AS ?lang) ?src WHERE {{ ?claim <{CK}evidence> ?o
-            OPTIONAL {{ ?claim <{PROV}wasDerivedFrom> ?src }} FILTER(isLiteral(?o)) }} ORDER BY ?claim ?o"""):
+    for r in _sorted(ds.select(f"""SELECT DISTINCT ?claim ?o (LANG(?o) AS ?lang) ?src WHERE {{ ?claim <{CK}evidence> ?o
+            OPTIONAL {{ ?claim <{PROV}wasDerivedFrom> ?src }} FILTER(isLiteral(?o)) }}"""), "claim", "o", "lang", "src"):
         t = thing(r["claim"], "claim")
         if not t.links:
             t.links = {"subjects": [{"iri": s, "labels": names(s)} for s in subjects.get(r["claim"], [])[:3]]}
             if r.get("src"):
                 t.links["source"] = {"iri": r["src"], "labels": names(r["src"])}
         add(r["claim"], "claim", "evidence", r, r["claim"])
-    for r in ds.select(f"""SELECT DISTINCT ?s ?p ?o (LANG(?o) AS ?lang) WHERE {{
+    for r in _sorted(ds.select(f"""SELECT DISTINCT ?s ?p ?o (LANG(?o) AS ?lang) WHERE {{
             VALUES ?p {{ <{DCT}title> <{RDFS}comment> <{CK}note> }} ?s ?p ?o
-            FILTER(STRSTARTS(STR(?s), "{SOURCE}") && isLiteral(?o)) }} ORDER BY ?s ?p ?o"""):
+            FILTER(STRSTARTS(STR(?s), "{SOURCE}") && isLiteral(?o)) }}"""), "s", "p", "o", "lang"):
         add(r["s"], "source", {DCT + "title": "title", RDFS + "comment": "comment", CK + "note": "note"}[r["p"]], r)
-    for r in ds.select(f"""SELECT DISTINCT ?s ?p ?o (LANG(?o) AS ?lang) WHERE {{
+    for r in _sorted(ds.select(f"""SELECT DISTINCT ?s ?p ?o (LANG(?o) AS ?lang) WHERE {{
             VALUES ?p {{ <{RDFS}label> <{SKOS}prefLabel> <{SKOS}definition> }} ?s ?p ?o
-            FILTER(STRSTARTS(STR(?s), "{CK}") && isLiteral(?o)) }} ORDER BY ?s ?p ?o"""):
+            FILTER(STRSTARTS(STR(?s), "{CK}") && isLiteral(?o)) }}"""), "s", "p", "o", "lang"):
         add(r["s"], "term", "definition" if r["p"].endswith("definition") else "label", r)
     return things, docs
 
@@ -320,6 +330,43 @@ def ensure_index(ds: FrozenDataset, path: Path) -> tuple[Path, dict, bool]:
         return path, meta, False
     things, docs = extract(ds)
     return path, write_index(things, docs, path, ds.version), True
+
+
+def ensure_index_apart(ds: FrozenDataset, path: Path) -> tuple[Path, dict, bool]:
+    """`ensure_index`, with the extraction and writing done in a forked child process: its Python
+    objects (hundreds of MB at a million triples) go away with the child instead of staying in the
+    server's master, whose memory every web worker inherits (and copies, page by page, as its
+    garbage collector touches them). The child opens its own store handles (`OpenStores`).
+    Raises OSError when the index cannot be written, RuntimeError for anything else."""
+    meta = read_meta(path)
+    if meta is not None and meta.get("version") == ds.version:
+        return path, meta, False
+    if not hasattr(os, "fork"):
+        return ensure_index(ds, path)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: build, answer on the pipe, exit without running the parent's cleanup
+        code = 1
+        try:
+            os.close(read_end)
+            try:
+                answer = {"ok": True, "meta": ensure_index(ds, path)[1]}
+                code = 0
+            except BaseException as e:  # noqa: BLE001 (reported to the parent)
+                answer = {"ok": False, "error": f"{type(e).__name__}: {e}", "os": isinstance(e, OSError)}
+            data = json.dumps(answer).encode()
+            while data:
+                data = data[os.write(write_end, data):]
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as f:
+        data = f.read()
+    os.waitpid(pid, 0)
+    answer = json.loads(data or b'{"ok": false, "error": "the process building the search index died"}')
+    if not answer["ok"]:
+        raise (OSError if answer.get("os") else RuntimeError)(answer["error"])
+    return path, answer["meta"], True
 
 
 def check_engine() -> None:

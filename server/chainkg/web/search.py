@@ -7,7 +7,8 @@
 Parameters: q (at most textindex.MAX_QUERY characters), limit (1-50, default 20), kind (entity,
 claim, source, term; repeat or separate by commas), lang (zh|en, else the cookie or Accept-Language).
 The index is build/{version}/search.sqlite (build/textindex.py), made once per dataset version when
-the app starts; a search is a few indexed SQLite lookups, interrupted past a time budget.
+the app starts, in a forked child (the server's master, which the web workers inherit, never holds
+the extraction's objects); a search is a few indexed SQLite lookups, interrupted past a time budget.
 """
 
 from __future__ import annotations
@@ -60,10 +61,10 @@ def _build(state) -> None:
     ds: FrozenDataset = app.config["DATASET"]
     folder = index_folder(app)
     try:
-        path, meta, built = textindex.ensure_index(ds, folder / textindex.INDEX_FILE)
+        path, meta, built = textindex.ensure_index_apart(ds, folder / textindex.INDEX_FILE)
     except OSError as e:  # a read-only cache folder: build beside the process instead
         log.warning("%s: cannot write the search index (%s); building it in a temp folder", folder, e)
-        path, meta, built = textindex.ensure_index(ds, Path(tempfile.mkdtemp(prefix="chainkg-search-")) / textindex.INDEX_FILE)
+        path, meta, built = textindex.ensure_index_apart(ds, Path(tempfile.mkdtemp(prefix="chainkg-search-")) / textindex.INDEX_FILE)
     log.info("search index %s: %s (%d things, %d texts%s)", "built" if built else "reused", path, meta["things"],
              meta["docs"], f", {meta['build_s']} s" if built else "")
     app.extensions[EXTENSION] = textindex.SearchIndex(path)
