@@ -47,7 +47,8 @@ def stem(text: str) -> str:
     out = norm(text)
     for g in GENERIC:
         out = out.replace(norm(g), "")
-    return out
+    # years, editions and list words: "2023年…TOP30" and "…榜单" name one series
+    return re.sub(r"\d+年?|top|榜单|排名|榜", "", out)
 
 
 # kinds of thing: a pair is a candidate only within one kind (an enterprise and its base are two things,
@@ -60,7 +61,8 @@ KIND = {
     "Project": "site", "IndustrialPark": "site", "EmergingIndustryPark": "site", "Zone": "site",
     "Industry": "concept", "SubTrack": "concept", "Product": "concept", "ChainSegment": "concept",
     "IndustrialChain": "concept", "IndustryCategory": "concept",
-    "RankingList": "ranking", "Ranking": "ranking", "Report": "ranking",
+    "RankingList": "ranking", "RankingEdition": "ranking", "Report": "ranking",
+    # a ck:Ranking (one position on a list) is a statement about its list, not compared
 }
 
 
