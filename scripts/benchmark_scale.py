@@ -37,8 +37,11 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import benchmark_sparql as bs  # noqa: E402
 
+from chainkg.sparql.sandbox import children, smaps_rollup  # noqa: E402
+
 DEFAULT_SIZES = ("1e4", "5e4", "1e5")
 BIG_SIZES = ("2.5e5", "5e5", "1e6")
+MB = 1 << 20
 STAGES = ("load", "validate", "reason", "freeze", "saved")
 RESTART = (
     "import time; t=time.perf_counter(); from pathlib import Path; from chainkg.config import Config; "
@@ -82,28 +85,13 @@ def edit_one_article(project: Path) -> Path:
     return path
 
 
-def _children(pid: int) -> list[int]:
-    out = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            out += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            pass
-    return out
-
-
 def _smaps(pid: int) -> dict:
     """RSS, PSS, private (clean + dirty) and anonymous memory of one process, in MB."""
-    fields = {}
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
-            key, value = line.split(":", 1)
-            fields[key] = int(value.split()[0]) / 1024
-    except (OSError, ValueError):
+    fields = smaps_rollup(pid)
+    if not fields:
         return {}
-    return {"rss": fields.get("Rss", 0), "pss": fields.get("Pss", 0),
-            "private": fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0),
-            "anon": fields.get("Anonymous", 0)}
+    return {"rss": fields.get("Rss", 0) / MB, "pss": fields.get("Pss", 0) / MB, "private": fields["Private"] / MB,
+            "anon": fields.get("Anonymous", 0) / MB}
 
 
 def server_memory(master: int) -> dict:
@@ -111,8 +99,8 @@ def server_memory(master: int) -> dict:
     children), its evaluators, and the web workers. "private" is what a process holds alone: the
     cost of one more worker."""
     roles: dict = {"master": [_smaps(master)], "zygote": [], "evaluator": [], "worker": []}
-    for child in _children(master):
-        grandchildren = _children(child)
+    for child in children(master):
+        grandchildren = children(child)
         if grandchildren:
             roles["zygote"].append(_smaps(child))
             roles["evaluator"] += [_smaps(g) for g in grandchildren]
@@ -187,7 +175,12 @@ def main() -> None:
     ap.add_argument("--duration", type=int, default=5, help="seconds per throughput run")
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--keep", type=Path, help="write the projects and builds here instead of a temporary folder")
+    ap.add_argument("--serve-only", action="store_true",
+                    help="with --keep: serve the project and build already there (made by an earlier run) and "
+                         "measure throughput and memory only")
     args = ap.parse_args()
+    if args.serve_only and not args.keep:
+        ap.error("--serve-only needs --keep DIR (the folder of an earlier run)")
     sizes = [int(float(s)) for s in (args.sizes or (DEFAULT_SIZES + (BIG_SIZES if args.big else ())))]
     python, chainkg = sys.executable, str(BIN / "chainkg")
     rows = []
@@ -196,6 +189,16 @@ def main() -> None:
         for n in sizes:
             project, build_dir, work = base / f"g{n}", base / f"b{n}", base / f"w{n}"
             work.mkdir(parents=True, exist_ok=True)
+            print(f"\n== {n:,}: load average {_loadavg()} at the start", flush=True)
+            if args.serve_only:
+                if not (build_dir / "CURRENT").is_file():
+                    raise SystemExit(f"--serve-only: {build_dir} holds no finished build")
+                tput, memory = throughput(project, build_dir, work, args.duration, args.connections)
+                for name, rps in tput.items():
+                    print(f"   {name:14} chainkg {rps['chainkg']:8.0f} req/s   oxigraph {rps['oxigraph']:8.0f} req/s"
+                          f"   ratio {_ratio(rps):.2f}", flush=True)
+                print(f"   load average {_loadavg()} at the end", flush=True)
+                continue
             gen, _, _ = run_measured([python, str(ROOT / "scripts" / "generate_graph.py"), str(n), str(project)])
             asserted = int(gen.split(" asserted")[0].replace(",", ""))
             text, cold, rss = run_measured([chainkg, "--root", str(project), "--build-dir", str(build_dir), "build",
@@ -220,6 +223,7 @@ def main() -> None:
                 for name, rps in tput.items():
                     print(f"   {name:14} chainkg {rps['chainkg']:8.0f} req/s   oxigraph {rps['oxigraph']:8.0f} req/s"
                           f"   ratio {_ratio(rps):.2f}", flush=True)
+            print(f"   load average {_loadavg()} at the end", flush=True)
             rows.append(row)
     print("\n| asserted triples | load | validate | reason | freeze | save | whole build | peak RSS "
           "| cached restart | rebuild after one edit | throughput ratio (min over queries) "
@@ -233,6 +237,10 @@ def main() -> None:
               f"| {r['restart']:.2f} s, {r['restart_rss']:.2f} GB | {r['rebuild']:.1f} s "
               f"| {'-' if ratio is None else f'{ratio:.2f}'} | {_worst(r, 'worker', 'pss')} / {_worst(r, 'worker', 'private')} "
               f"| {_worst(r, 'evaluator', 'private')} |")
+
+
+def _loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def _ratio(rps: dict) -> float:

@@ -143,24 +143,6 @@ def test_anonymous_memory_ignores_pages_of_files_but_counts_allocations(tmp_path
 
 # -- the real server on a generated graph ---------------------------------------------------------
 
-def _children(pid: int) -> list[int]:
-    out = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            out += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            pass
-    return out
-
-
-def _smaps(pid: int) -> dict:
-    fields = {}
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
-        key, value = line.split(":", 1)
-        fields[key] = int(value.split()[0]) * 1024
-    return fields
-
-
 def _store_files(pid: int, store: Path) -> dict[str, int]:
     """{store file name: open flags} of the descriptors a process holds on files of `store`."""
     out = {}
@@ -209,10 +191,10 @@ def test_workers_and_evaluators_read_one_store_and_an_extra_worker_stays_small(g
             assert requests.get(server.url + "/", timeout=60).status_code == 200
 
         master = server.process.pid
-        kids = _children(master)
-        zygotes = [k for k in kids if _children(k)]
+        kids = sandbox.children(master)
+        zygotes = [k for k in kids if sandbox.children(k)]
         workers = [k for k in kids if k not in zygotes]
-        evaluators = [e for z in zygotes for e in _children(z)]
+        evaluators = [e for z in zygotes for e in sandbox.children(z)]
         assert len(workers) == 2 and len(zygotes) == 1 and evaluators, (kids, zygotes)
         # every process reads the files of the one store in the cache folder, opened read-only
         opened = {pid: _store_files(pid, store) for pid in [master] + workers + evaluators}
@@ -222,11 +204,95 @@ def test_workers_and_evaluators_read_one_store_and_an_extra_worker_stays_small(g
         # an extra worker (or evaluator) costs its own allocations only: far below a copy of the data
         data_bytes = sum(f.stat().st_size for f in (build_dir / version).rglob("*") if f.is_file())
         for pid in workers + evaluators:
-            m = _smaps(pid)
-            private = m["Private_Clean"] + m["Private_Dirty"]
+            private = sandbox.smaps_rollup(pid)["Private"]
             assert private < 100 * MB, (pid, private / MB)
         print(f"data on disk {data_bytes / MB:.0f} MB; worker private "
-              f"{[round((_smaps(p)['Private_Clean'] + _smaps(p)['Private_Dirty']) / MB) for p in workers]} MB")
+              f"{[round(sandbox.smaps_rollup(p)['Private'] / MB) for p in workers]} MB")
     finally:
         server.stop()
     verify(build_dir, version)  # serving wrote nothing into the cache: it still verifies
+
+
+# -- fork safety: every process opens its own handles ------------------------------------------------
+
+def test_a_forked_process_opens_its_own_store_handles_and_leaves_the_parents_alone(tmp_path):
+    """RocksDB does not promise that a handle opened before fork() works in the child: a child
+    opens its own read-only handles on first use (an evaluator before it reports ready), keeps the
+    inherited ones referenced but unused (closing them in the child could wait on the parent's
+    locks), and the parent's handles go on working after the child is gone."""
+    ds = small_dataset()
+    ds.save(tmp_path)
+    parent_union, parent_asserted = ds.union_store, ds.asserted_store
+    count = "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(r)
+            before = ds.handles.pid != os.getpid()  # inherited, not yet opened here
+            opened_s = ds.open_here()
+            mine = ds.union_store is not parent_union and ds.asserted_store is not parent_asserted
+            answer = (f"{before} {mine} {ds.handles.pid == os.getpid()} {opened_s > 0} {ds.select(count)[0]['n']} "
+                      f"{ds.select(count, asserted_only=True)[0]['n']} {len(list(ds.store.quads_for_pattern(nn('a'), None, None, None)))}")
+            os.write(w, answer.encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    with os.fdopen(r) as f:
+        answer = f.read()
+    _, status = os.waitpid(pid, 0)
+    assert status == 0 and answer == "True True True True 4 3 3", answer
+    # the parent: the same handles as before, still answering
+    assert ds.union_store is parent_union and ds.open_here() == 0.0
+    assert ds.select(count) == [{"n": "4"}] and ds.select(count, asserted_only=True) == [{"n": "3"}]
+
+
+def test_an_evaluator_opens_its_own_handles_before_it_reports_ready(tmp_path):
+    ds = small_dataset()
+    ds.save(tmp_path)
+    zygote = sandbox.Zygote(ds, isolate=False)
+    zygote.start()
+    try:
+        import socket
+
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(zygote.path)
+        hello, _ = sandbox.recv_frame(sock)
+        sock.close()
+        assert hello["pid"] not in (os.getpid(), zygote.pid) and hello["open_s"] > 0, hello
+        pool = sandbox.Pool(zygote.path)
+        from chainkg.sparql.engine import run_query
+
+        result = run_query(ds, "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }", accept="text/csv", runner=pool)
+        assert result.body.decode().split() == ["n", "4"]
+        pool.close()
+    finally:
+        zygote.stop()
+
+
+def test_the_search_index_is_built_in_a_child_and_the_parent_does_not_keep_its_objects(generated, tmp_path):
+    """The extraction's Python objects (tens of MB here, hundreds at a million triples) live and
+    die in a forked child: the server's master, which every web worker inherits, does not grow."""
+    from chainkg.build import textindex
+
+    project, build_dir = generated
+    ds = FrozenDataset.load(build_dir, (build_dir / "CURRENT").read_text().strip())
+    ds.select("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }")
+    before = sandbox.anon_rss(os.getpid())
+    path, meta, built = textindex.ensure_index_apart(ds, tmp_path / "apart" / textindex.INDEX_FILE)
+    grown_apart = sandbox.anon_rss(os.getpid()) - before
+    assert built and meta["version"] == ds.version and meta["docs"] > 5000
+    assert textindex.ensure_index_apart(ds, path)[2] is False  # reused
+    same, meta_here, _ = textindex.ensure_index(ds, tmp_path / "here" / textindex.INDEX_FILE)
+    grown_here = sandbox.anon_rss(os.getpid()) - before
+    assert {k: v for k, v in meta.items() if k != "build_s"} == {k: v for k, v in meta_here.items() if k != "build_s"}
+    assert textindex.SearchIndex(path).search("qingdao")["results"][0].iri == \
+        textindex.SearchIndex(same).search("qingdao")["results"][0].iri
+    assert grown_apart < 8 * MB < grown_here, (grown_apart / MB, grown_here / MB)
+    # a folder it cannot write: the child's OSError reaches the caller
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file, not a folder")
+    with pytest.raises(OSError):
+        textindex.ensure_index_apart(ds, blocked / textindex.INDEX_FILE)
