@@ -99,9 +99,9 @@ MINI_SOURCES = """\
 src:900_test a ck:Source ;
     dcterms:identifier "900_test.txt" ;
     dcterms:title "测试文章"@zh ;
-    dcterms:publisher "chainkg tests"@en ;
+    dcterms:publisher <https://w3id.org/chainkg/source/agent/chainkg-tests> ;
     dcterms:date "2024-04-01"^^xsd:date ;
-    dcterms:language "zh" .
+    dcterms:language <http://id.loc.gov/vocabulary/iso639-1/zh> .
 """
 
 

@@ -21,9 +21,9 @@ ID = "https://w3id.org/chainkg/id/"
 SOURCES = PREFIXES + """\
 @prefix dcterms: <http://purl.org/dc/terms/> .
 src:900_alpha a ck:Source ; dcterms:identifier "900_alpha.txt" ; dcterms:title "测试文章甲"@zh ;
-    dcterms:publisher "chainkg tests"@en ; dcterms:date "2024-04-01"^^xsd:date ; dcterms:language "zh" .
+    dcterms:publisher <https://w3id.org/chainkg/source/agent/chainkg-tests> ; dcterms:date "2024-04-01"^^xsd:date ; dcterms:language <http://id.loc.gov/vocabulary/iso639-1/zh> .
 src:901_beta a ck:Source ; dcterms:identifier "901_beta.txt" ; dcterms:title "Test article B"@en ;
-    dcterms:publisher "chainkg tests"@en ; dcterms:date "2025-01"^^xsd:gYearMonth ; dcterms:language "en" .
+    dcterms:publisher <https://w3id.org/chainkg/source/agent/chainkg-tests> ; dcterms:date "2025-01"^^xsd:gYearMonth ; dcterms:language <http://id.loc.gov/vocabulary/iso639-1/en> .
 """
 
 
@@ -71,14 +71,14 @@ TRIG = PREFIXES + "\n" + _claim("900-chain", "900_alpha", "测试产业链有四
     id:t-park ck:hasQuantity [ a ck:Quantity ; ck:hasMetric ck:Investment ; ck:value 600000000.0 ; ck:hasUnit ck:Yuan ;
             ck:hasQualifier ck:About ; ck:originalWording "约6亿元"@zh ; ck:refersToTime "2023"^^xsd:gYear ;
             ck:hasVariable ck:ProjectTotalInvestment ; ck:hasModality ck:ModalityActual ; ck:pointInTime "2023"^^xsd:gYear ; ck:hasTimeBasis ck:TimeStated ] ,
-        [ a ck:Quantity ; ck:hasMetric ck:Count ; ck:value 48.0 ; ck:hasUnit ck:Item ; ck:countOf ck:Enterprise ;
+        [ a ck:Quantity ; ck:hasMetric ck:Count ; ck:value 48.0 ; ck:hasUnit ck:Item ;
             ck:originalWording "48家"@zh ; ck:refersToTime "2024"^^xsd:gYear ;
             ck:hasVariable ck:KeyEnterprisesSettled ; ck:hasModality ck:ModalityActual ; ck:pointInTime "2024"^^xsd:gYear ; ck:hasTimeBasis ck:TimeStated ] ;
         ck:hasTarget [ a ck:Target ; ck:hasMetric ck:OutputValue ; ck:value 10000000000.0 ; ck:hasUnit ck:Yuan ;
             ck:originalWording "100亿元"@zh ; ck:targetYear "2027"^^xsd:gYear ;
             ck:hasVariable ck:AnnualOutputValue ; ck:hasModality ck:ModalityTarget ; ck:startTime "2027"^^xsd:gYear ; ck:endTime "2027"^^xsd:gYear ; ck:hasTimeBasis ck:TimeStated ] .
 """) + _claim("901-park-count", "901_beta", "测试园区有40家重点企业", """\
-    id:t-park ck:hasQuantity [ a ck:Quantity ; ck:hasMetric ck:Count ; ck:value 40.0 ; ck:hasUnit ck:Item ; ck:countOf ck:Enterprise ;
+    id:t-park ck:hasQuantity [ a ck:Quantity ; ck:hasMetric ck:Count ; ck:value 40.0 ; ck:hasUnit ck:Item ;
             ck:originalWording "40家"@zh ; ck:refersToTime "2024"^^xsd:gYear ;
             ck:hasVariable ck:KeyEnterprisesSettled ; ck:hasModality ck:ModalityActual ; ck:pointInTime "2024"^^xsd:gYear ; ck:hasTimeBasis ck:TimeStated ] .
 """)

@@ -84,7 +84,8 @@ def test_every_claim_cites_an_article_in_its_language(kg):
         PREFIX dcterms: <http://purl.org/dc/terms/>
         SELECT ?claim ?lang ?qlang WHERE {
           ?claim a ck:Claim ; prov:wasDerivedFrom ?s ; ck:evidence ?q .
-          ?s dcterms:language ?lang . BIND(LANG(?q) AS ?qlang)
+          ?s dcterms:language ?language . BIND(LANG(?q) AS ?qlang)
+          BIND(STRAFTER(STR(?language), "http://id.loc.gov/vocabulary/iso639-1/") AS ?lang)
         }""")
     wrong = [r for r in rows if r["qlang"] != r["lang"]]
     assert not wrong, wrong[:5]

@@ -39,15 +39,15 @@ SOURCES = """\
 src:990_ld_test a ck:Source ;
     dcterms:identifier "990_ld_test.txt" ;
     dcterms:title "测试文章：链主与园区"@zh ;
-    dcterms:publisher "chainkg tests"@en ;
+    dcterms:publisher <https://w3id.org/chainkg/source/agent/chainkg-tests> ;
     dcterms:date "2024-04-01"^^xsd:date ;
-    dcterms:language "zh" .
+    dcterms:language <http://id.loc.gov/vocabulary/iso639-1/zh> .
 
 src:background a ck:Source ;
     dcterms:title "背景知识"@zh , "Background knowledge"@en ;
-    dcterms:publisher "chainkg"@en ;
+    dcterms:publisher <https://w3id.org/chainkg/source/agent/chainkg> ;
     dcterms:date "2026-11-22"^^xsd:date ;
-    dcterms:language "en" .
+    dcterms:language <http://id.loc.gov/vocabulary/iso639-1/en> .
 """
 
 CLAIMS = PREFIXES + f"""

@@ -132,7 +132,7 @@ def test_a_violation_on_a_source_names_sources_ttl(tmp_path):
     from chainkg.build.pipeline import ValidationFailed, build
     from conftest import MINI_SOURCES, make_project
 
-    root = make_project(tmp_path / "project", sources=MINI_SOURCES.replace('    dcterms:language "zh" .', '    .'))
+    root = make_project(tmp_path / "project", sources=MINI_SOURCES.replace('    dcterms:language <http://id.loc.gov/vocabulary/iso639-1/zh> .', '    .'))
     config = Config(root=root, build_dir=root / "build")
     with pytest.raises(ValidationFailed) as e:
         build(config)

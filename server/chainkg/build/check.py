@@ -255,6 +255,17 @@ CLAIM_DESCRIPTION_PREDICATES = {RDF_TYPE, PROV + "wasDerivedFrom", CK + "evidenc
 BACKGROUND_PREDICATES = {RDF_TYPE, RDFS + "label", SKOS + "prefLabel", SKOS + "altLabel",
                          CK + "locatedIn", CK + "contains", CK + "adjacentTo"}
 BACKGROUND_SOURCE = SOURCE_NS + "background"
+# The catalogue also describes the agents it names as publishers and creators (under
+# source/agent/) and the ISO 639-1 languages (id.loc.gov) it names as dcterms:language.
+AGENT_NS = SOURCE_NS + "agent/"
+LANGUAGE_NS = "http://id.loc.gov/vocabulary/iso639-1/"
+FOAF = "http://xmlns.com/foaf/0.1/"
+AGENT_TYPES = {FOAF + "Agent", FOAF + "Organization", FOAF + "Person"}
+# graph/background names the authority of each statement in an owl:Axiom (a blank node) that
+# annotates it: the GB/T 2260 import it derives from, or an editorial note that its citation is
+# unverified.
+STATEMENT_PREDICATES = {RDF_TYPE, OWL + "annotatedSource", OWL + "annotatedProperty", OWL + "annotatedTarget",
+                        PROV + "wasDerivedFrom", DCTERMS + "source", SKOS + "editorialNote", RDFS + "comment"}
 
 
 def role_problem(role: str, s, p, o, vocab: Vocabulary, graph: str | None = None) -> str | None:
@@ -264,12 +275,21 @@ def role_problem(role: str, s, p, o, vocab: Vocabulary, graph: str | None = None
     "background" (graph/background)."""
     p_, o_ = str(p), str(o)
     if role == "catalogue":
+        if isinstance(s, URIRef) and str(s).startswith(LANGUAGE_NS):
+            if p_ not in (RDF_TYPE, RDFS + "label"):
+                return f"the catalogue only types and labels a language, not {_short_any(p_)}"
+            if p_ == RDF_TYPE and o_ != DCTERMS + "LinguisticSystem":
+                return f"a language is a dcterms:LinguisticSystem, not {_short_any(o_)}"
+            return None
         if not (isinstance(s, URIRef) and str(s).startswith(SOURCE_NS)):
             return f"the catalogue only describes sources (IRIs under {SOURCE_NS}), not {_n3(s)}"
         if p_ not in CATALOGUE_PREDICATES:
             return (f"the catalogue only describes sources; {_short_any(p_)} is a fact, which belongs in a "
                     "claim of an article's TriG file")
-        if p_ == RDF_TYPE and o_ != CK + "Source":
+        if p_ == RDF_TYPE and str(s).startswith(AGENT_NS):
+            if o_ not in AGENT_TYPES:
+                return f"an agent of the catalogue is a foaf:Agent, foaf:Organization or foaf:Person, not {_short_any(o_)}"
+        elif p_ == RDF_TYPE and o_ != CK + "Source":
             return f"a catalogue entry is a ck:Source, not {_short_any(o_)}"
         return None
     if role == "claim-description":
@@ -288,6 +308,13 @@ def role_problem(role: str, s, p, o, vocab: Vocabulary, graph: str | None = None
             return "a claim cites an article, not the background source"
         return None
     if role == "background":
+        if isinstance(s, BNode):
+            if p_ not in STATEMENT_PREDICATES:
+                return (f"a statement annotation in graph/background names its authority (prov:wasDerivedFrom, "
+                        f"dcterms:source, skos:editorialNote), not {_short_any(p_)}")
+            if p_ == RDF_TYPE and o_ != OWL + "Axiom":
+                return f"a statement annotation in graph/background is an owl:Axiom, not {_short_any(o_)}"
+            return None
         if not (isinstance(s, URIRef) and str(s).startswith(ID_NS)):
             return f"graph/background describes places (IRIs under {ID_NS}), not {_n3(s)}"
         if p_ not in BACKGROUND_PREDICATES:

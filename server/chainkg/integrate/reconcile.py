@@ -182,11 +182,15 @@ class ReconcileIndex:
             SELECT ?s ?metric ?wording ?value ?time ?target WHERE {{
               ?s ?p ?q . VALUES ?p {{ <{CK}hasQuantity> <{CK}hasTarget> }}
               FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{ID}"))
-              OPTIONAL {{ ?q <{CK}metric> ?m . ?m rdfs:label ?metric FILTER(LANG(?metric) = "en") }}
+              OPTIONAL {{ ?q <{CK}hasMetric> ?m . ?m rdfs:label ?metric FILTER(LANG(?metric) = "en") }}
               OPTIONAL {{ ?q <{CK}originalWording> ?wording }}
               OPTIONAL {{ ?q <{CK}value> ?value }}
-              OPTIONAL {{ ?q <{CK}refersToTime> ?time }}
-              OPTIONAL {{ ?q <{CK}targetYear> ?target }}
+              OPTIONAL {{ ?q <{CK}refersToTime> ?refersTo }}
+              OPTIONAL {{ ?q <{CK}pointInTime> ?instant }}
+              OPTIONAL {{ ?q <{CK}endTime> ?end }}
+              # a target's year: the year of its instant or of the end of its period
+              BIND (IF(?p = <{CK}hasTarget>, SUBSTR(STR(COALESCE(?instant, ?end)), 1, 4), ?unbound) AS ?target)
+              BIND (IF(?p = <{CK}hasTarget>, ?unbound, STR(COALESCE(?refersTo, ?instant, ?end))) AS ?time)
             }} ORDER BY ?s ?metric ?time ?wording"""):
             text = f"{r.get('metric', 'figure')}: {r.get('wording') or r.get('value', '?')}"
             when = r.get("time") or (f"target {r['target']}" if r.get("target") else None)
