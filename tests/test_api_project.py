@@ -58,8 +58,12 @@ TRIG = PREFIXES + "\n" + _claim("900-chain", "900_alpha", "测试产业链有四
 )) + _claim("900-park", "900_alpha", "测试园区位于崂山区", (
     _entity("t-park", "测试园区", "Test Park", "ck:IndustrialPark", "ck:locatedIn id:laoshan-district")
     + _entity("t-leader", "测试链主", "Test Leader", "ck:Enterprise",
-              "ck:tenantOf id:t-park ; ck:inSegment id:t-fab ; ck:chainLeaderOf id:t-chain")
-    + _entity("t-lead-firm", "测试龙头企业", "Test Leading Firm", "ck:Enterprise", "ck:leadingEnterpriseOf id:t-chain")
+              "ck:tenantOf id:t-park ; ck:inSegment id:t-fab ; ck:holdsChainLeaderRole <https://w3id.org/chainkg/id/role/t-leader--chain-leader--t-chain--2024--actual>")
+    + _entity("t-lead-firm", "测试龙头企业", "Test Leading Firm", "ck:Enterprise", "ck:holdsLeadingEnterpriseRole <https://w3id.org/chainkg/id/role/t-lead-firm--leading-enterprise--t-chain--2024--actual>")
+    # roles are assignments (issue #12 item 3): ck:chainLeaderOf / ck:leadingEnterpriseOf are derived from them
+    + "".join(f"    {r} a ck:RoleAssignment ; ck:hasRole {role} ; ck:roleIndustry id:t-chain ; ck:hasModality ck:ModalityActual ;\n"
+              "        ck:pointInTime \"2024\"^^xsd:gYear ; ck:hasTimeBasis ck:TimeFromPublication .\n"
+              for r, role in (("<https://w3id.org/chainkg/id/role/t-leader--chain-leader--t-chain--2024--actual>", "ck:RoleChainLeader"), ("<https://w3id.org/chainkg/id/role/t-lead-firm--leading-enterprise--t-chain--2024--actual>", "ck:RoleLeadingEnterprise")))
     + _entity("t-designer", "测试设计公司", "Test Designer", "ck:Enterprise", "ck:locatedIn id:jimo-district ; ck:inSegment id:t-design")
     + _entity("t-supplier", "测试材料公司", "Test Materials Co", "ck:Enterprise",
               "ck:locatedIn id:jimo-district ; ck:inSegment id:t-materials")

@@ -55,11 +55,14 @@ claim:990-maker {{
     id:ld-test-maker a ck:Enterprise ;
         rdfs:label "测试芯片制造"@zh , "Test Chip Maker"@en ; skos:prefLabel "测试芯片制造"@zh ;
         ck:tenantOf id:ld-test-park ;
-        ck:chainLeaderOf id:ld-test-park ;
+        ck:holdsChainLeaderRole <https://w3id.org/chainkg/id/role/ld-test-maker--chain-leader--ld-test-park--2024--actual> ;
         ck:supplies id:ld-test-buyer ;
         ck:hasQuantity [ a ck:Quantity ; ck:hasMetric ck:Investment ; ck:value 1200000000.0 ; ck:hasUnit ck:Yuan ;
             ck:hasQualifier ck:Over ; ck:originalWording "超12亿元"@zh ; ck:refersToTime "2024"^^xsd:gYear ;
             ck:hasVariable ck:ProjectTotalInvestment ; ck:hasModality ck:ModalityActual ; ck:pointInTime "2024"^^xsd:gYear ; ck:hasTimeBasis ck:TimeStated ] .
+    <https://w3id.org/chainkg/id/role/ld-test-maker--chain-leader--ld-test-park--2024--actual> a ck:RoleAssignment ;
+        ck:hasRole ck:RoleChainLeader ; ck:rolePlace id:ld-test-park ; ck:hasModality ck:ModalityActual ;
+        ck:pointInTime "2024"^^xsd:gYear ; ck:hasTimeBasis ck:TimeFromPublication .
     id:ld-test-park a ck:IndustrialPark ;
         rdfs:label "测试园区"@zh , "Test Park"@en ; skos:prefLabel "测试园区"@zh ;
         ck:locatedIn id:laoshan-district .
