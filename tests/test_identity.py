@@ -54,6 +54,13 @@ claim:900-boe-base-chain-leader {
         ck:rolePlace id:test-display-park ;
         ck:hasModality ck:ModalityActual ;
         ck:pointInTime "2024-04"^^xsd:gYearMonth ; ck:hasTimeBasis ck:TimeFromPublication .
+    id:test-boe-project a ck:Project ;
+        rdfs:label "测试京东方项目"@zh , "Test BOE project"@en ; skos:prefLabel "测试京东方项目"@zh ;
+        ck:operatedBy id:test-boe ; ck:locatedIn id:laoshan-district ;
+        ck:hasFacility id:test-boe-line .
+    id:test-boe-line a ck:ProductionLine ;
+        rdfs:label "测试京东方模组线"@zh , "Test BOE module line"@en ; skos:prefLabel "测试京东方模组线"@zh ;
+        ck:operatedBy id:test-boe .
     id:test-supplier a ck:Enterprise ;
         rdfs:label "测试万达光电"@zh , "Test Wanda"@en ; skos:prefLabel "测试万达光电"@zh ;
         ck:tenantOf id:test-display-park ;
@@ -82,6 +89,10 @@ def test_base_holding_the_chain_leader_role_builds(tmp_path, engine):
     # its operator is present where the base is, through the property chain operates o locatedIn
     assert _ask(ds, "id:test-boe ck:operates id:test-boe-base")
     assert _ask(ds, "id:test-boe ck:presentIn id:test-display-park")
+    # a facility lies where the project that builds it lies (ck:facilityOf o ck:locatedIn)
+    assert _ask(ds, "id:test-boe-line ck:locatedIn id:laoshan-district")
+    assert _ask(ds, "id:test-boe-line ck:locatedIn id:qingdao")
+    assert _ask(ds, "id:test-boe-project ck:hasFacility id:test-boe-line")
 
 
 def test_the_old_chain_leader_axiom_makes_the_same_encoding_inconsistent(tmp_path):
