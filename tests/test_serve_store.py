@@ -193,10 +193,21 @@ def test_the_guard_refuses_before_anything_is_sent(fake, query, status):
 
 
 def test_store_down_then_back(config, kg, tmp_path):
-    """Oxigraph stopped under a running server: 502 per request, /healthz degraded, the server keeps
+    """A whole push deletes our graphs that left the dataset (never another's). Oxigraph stopped under a running server: 502 per request, /healthz degraded, the server keeps
     serving what needs no store; started again on the same port: answers again."""
     engine = start_oxigraph(tmp_path)
-    assert push(engine, config).returncode == 0
+    gone, other = "https://w3id.org/chainkg/claim/999-left-the-dataset", "http://example.org/not-ours"
+    for g in (gone, other):  # a graph of ours that is no longer in the dataset, and someone else's
+        r = requests.put(engine.store, params={"graph": g}, data=b"<http://a> <http://b> <http://c> .\n",
+                         headers={"Content-Type": "application/n-triples"}, timeout=30)
+        assert r.status_code in (201, 204), r.text
+    pushed = push(engine, config)
+    assert pushed.returncode == 0, pushed.stderr
+    assert f"deleted {gone} (no longer in the dataset)" in pushed.stdout and other not in pushed.stdout
+    graphs = requests.get(engine.query, params={"query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { } }"},
+                          headers={"Accept": "application/sparql-results+json"}, timeout=30).json()
+    names = {b["g"]["value"] for b in graphs["results"]["bindings"]}
+    assert gone not in names and other in names
     server = start_server(["--store", engine.query, *LIVE_ARGS], tmp_path / "server.log",
                           root_args=["--root", str(ROOT), "--build-dir", str(config.cache_dir)])
     again = None
@@ -204,7 +215,8 @@ def test_store_down_then_back(config, kg, tmp_path):
         q = {"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"}
         assert requests.get(server.sparql, params=q, timeout=30).status_code == 200
         engine.stop()
-        r = requests.get(server.sparql, params=q, timeout=30)
+        fresh = {"query": q["query"] + " # not in the result cache"}  # a cached answer is still served
+        r = requests.get(server.sparql, params=fresh, timeout=30)
         assert r.status_code == 502 and f"the store {engine.query} could not be reached" in r.text
         assert requests.get(server.url + "/id/laoshan-district", timeout=30).status_code == 502
         health = requests.get(server.url + "/healthz", timeout=30).json()
@@ -214,7 +226,7 @@ def test_store_down_then_back(config, kg, tmp_path):
         again = subprocess.Popen([OXIGRAPH, "serve-read-only", "--location", str(tmp_path / "oxigraph-store"),
                                   "--bind", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         wait_until_answering(engine.query + "?query=ASK%7B%7D", again, tmp_path / "server.log", 60)
-        assert requests.get(server.sparql, params=q, timeout=30).status_code == 200
+        assert requests.get(server.sparql, params=fresh, timeout=30).status_code == 200
         assert requests.get(server.url + "/healthz", timeout=30).json()["status"] == "ok"
     finally:
         server.stop()

@@ -475,6 +475,14 @@ def push(ctx: click.Context, to: str | None, query_url: str | None, user: str | 
         from chainkg.sparql.remote import push_serving
 
         try:
+            http = p.Http(user, password, timeout)
+            try:
+                left = p.left_graphs(http, query_url, chosen)
+            finally:
+                http.close()
+            p.delete_graphs(target, left)
+            for g in left:
+                click.echo(f"deleted {g} (no longer in the dataset)")
             written = push_serving(ds, target, batch=batch)
         except p.PushError as e:
             _fail(f"the graphs were pushed and verified, but the serving graphs were not: {e}")

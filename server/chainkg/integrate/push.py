@@ -453,6 +453,31 @@ def remote_counts(http: Http, query_url: str, graphs: list[str], per_query: int 
     return counts
 
 
+def left_graphs(http: Http, query_url: str, graphs: list[str]) -> list[str]:
+    """Graphs of ours (under the base IRI) on the store that are not in `graphs` (nor the graphs
+    `serve --store` reads beside them): graphs that left the dataset, e.g. of a removed claim."""
+    from chainkg.sparql.remote import SERVING_NS
+
+    rows = sparql_select(http, query_url, "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } "
+                                          f'FILTER(STRSTARTS(STR(?g), "{BASE_IRI}")) }}')
+    keep = set(graphs)
+    return sorted(g for g in (r["g"]["value"] for r in rows if "g" in r)
+                  if g not in keep and not g.startswith(SERVING_NS))
+
+
+def delete_graphs(target: Target, graphs: list[str]) -> None:
+    """DELETE each graph through the Graph Store Protocol (404, already gone, is fine); StoreRefused otherwise."""
+    http = Http(target.user, target.password, target.timeout)
+    try:
+        for g in graphs:
+            r = http.request("DELETE", with_graph(target.store, g), None, {})
+            if not (200 <= r.status < 300 or r.status == 404):
+                raise StoreRefused(f"the store refused DELETE of graph {g}: {r.status} {r.reason}\n"
+                                   f"response: {r.text() or '(empty)'}", r.status, r.text())
+    finally:
+        http.close()
+
+
 def sample_literals(ds, graphs: list[str], genid: str, limit: int = 4) -> list[tuple[str, str, ox.Triple]]:
     """(label, graph, triple) samples to read back: the longest Chinese literal with a language tag,
     the longest literal, the longest English one, and the longest typed non-string literal (each once)."""
