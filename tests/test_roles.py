@@ -200,3 +200,23 @@ def test_a_role_without_its_scope_stops_the_build(tmp_path):
                              "ck:hasRole ck:RoleKeyEnterprise ;", 1)
     report = _violations(tmp_path, trig)
     assert "A role needs its scope" in report and "test-buyer--key-enterprise" in report, report
+
+
+def test_entity_pages_show_the_roles(live_server):
+    """The holder's page shows the derived shortcut and links its assignment; the assignment's page
+    shows its role, scope, modality and time, over HTTP from the real server."""
+    import urllib.request
+
+    def page(path: str) -> str:
+        req = urllib.request.Request(live_server.url + path, headers={"Accept": "text/html", "Accept-Language": "en"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            assert r.status == 200
+            return r.read().decode("utf-8")
+
+    role = "yihai-kerry--chain-leader--grain-oil-food-processing-industry_jiaozhou--2025-01--actual"
+    holder = page("/id/yihai-kerry")
+    assert "/id/role/" + role in holder
+    assert "chain leader of" in holder or "链主" in holder
+    assignment = page("/id/role/" + role)
+    for needed in ("/id/grain-oil-food-processing-industry", "/id/jiaozhou", "/id/yihai-kerry", "2025-01"):
+        assert needed in assignment, needed
