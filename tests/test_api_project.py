@@ -79,7 +79,7 @@ TRIG = PREFIXES + "\n" + _claim("900-chain", "900_alpha", "测试产业链有四
             ck:originalWording "48家"@zh ; ck:refersToTime "2024"^^xsd:gYear ;
             ck:hasVariable ck:KeyEnterprisesSettled ; ck:hasModality ck:ModalityActual ; ck:pointInTime "2024"^^xsd:gYear ; ck:hasTimeBasis ck:TimeStated ] ;
         ck:hasTarget [ a ck:Target ; ck:hasMetric ck:OutputValue ; ck:value 10000000000.0 ; ck:hasUnit ck:Yuan ;
-            ck:originalWording "100亿元"@zh ; ck:targetYear "2027"^^xsd:gYear ;
+            ck:originalWording "100亿元"@zh ;
             ck:hasVariable ck:AnnualOutputValue ; ck:hasModality ck:ModalityTarget ; ck:startTime "2027"^^xsd:gYear ; ck:endTime "2027"^^xsd:gYear ; ck:hasTimeBasis ck:TimeStated ] .
 """) + _claim("901-park-count", "901_beta", "测试园区有40家重点企业", """\
     id:t-park ck:hasQuantity [ a ck:Quantity ; ck:hasMetric ck:Count ; ck:value 40.0 ; ck:hasUnit ck:Item ;
