@@ -71,7 +71,21 @@ DEADLINE_SHARE = 0.9
 RESULTS_XML = "application/sparql-results+xml"
 NTRIPLES = "application/n-triples"
 # names of functions that reach outside the query on some engines (Virtuoso: bif:, sql:, its own namespace)
-_EXTENSIONS = re.compile(r"(?i)(?<![\w-])(?:bif|sql):|openlinksw\.com/|\bDEFINE\b")
+# anywhere in the text: Virtuoso reads `0-bif:f()` as 0 - bif:f(), so no look-behind may excuse one
+_EXTENSIONS = re.compile(r"(?i)(?:bif|sql):|openlinksw\.com/|\bDEFINE\b")
+# what two lexers may read differently, so that the text the guard checked and the query the store runs
+# differ (review R2): a '#' comment ends at CR for Oxigraph and only at LF for Virtuoso; Oxigraph
+# decodes \uXXXX escapes over the whole text before parsing, Virtuoso does not; other line and
+# control characters (VT, FF, NEL, LS, PS) are line ends to some lexers and not to others.
+_AMBIGUOUS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029]|\\[uU]")
+_FROM_KEYWORD = re.compile(r"(?i)\bFROM\b")
+_FROM_IRI = re.compile(r"(?i)\bFROM\s*(?:NAMED\s*)?<([^<>\"{}|^`\\\x00-\x20]*)>")
+
+
+def normalise_newlines(text: str) -> str:
+    """CRLF and lone CR become LF (browsers send form text with CRLF): the store is sent the text
+    the guard checked, in which every lexer ends a comment at the same place."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 class StoreUnavailable(QueryError):
@@ -130,6 +144,10 @@ def fetch(url: str, body: bytes, accept: str, *, time_limit: float, max_bytes: i
                               "User-Agent": "chainkg (serve --store)"})
         response = conn.getresponse()
         status, ctype = response.status, response.getheader("Content-Type", "")
+        sql_state = response.getheader("X-SQL-State", "")
+        if sql_state.startswith("S1TAT"):  # Virtuoso's "anytime" answer: 200 with what it had at its own limit
+            raise CallFailed(504, "cut its answer at its own time limit (X-SQL-State S1TAT): a partial answer is "
+                                  "no answer; narrow the query down")
         if 300 <= status < 400:
             raise CallFailed(502, f"answered {status} redirecting to {response.getheader('Location', '(nowhere)')[:200]};"
                                   " redirects are not followed (give --store the endpoint's own URL)")
@@ -354,6 +372,11 @@ def check_text(text: str, base_iri: str | None, prefixes: dict | None) -> None:
     """What the store is sent must be standard SPARQL 1.1 (Oxigraph's parser, no evaluation) and
     name no engine extension that can reach outside the query (Virtuoso's bif:/sql: functions)."""
     global _EMPTY
+    ambiguous = _AMBIGUOUS.search(text)
+    if ambiguous:
+        what = "a \\u or \\U escape" if ambiguous.group().startswith("\\") else f"the control character U+{ord(ambiguous.group()):04X}"
+        raise QueryRefused(f"this query holds {what} (at character {ambiguous.start()}), which the store's parser may read "
+                           "differently from ours: write the character itself, or a line break")
     if _EXTENSIONS.search(text):
         raise QueryRefused("this query names an engine extension (Virtuoso bif:/sql: functions, DEFINE pragmas): "
                            "this endpoint runs standard SPARQL 1.1 only")
@@ -400,6 +423,11 @@ class RemoteStore:
             default = [g.value for g in default_graph] or [EMPTY_GRAPH]
         if named_graphs is not None and self.kind != "named":
             named = [g.value for g in named_graphs]
+        # a request's default-graph-uri / named-graph-uri reach only the dataset's graphs (the store may
+        # hold others'): another graph is empty here, as it is on the embedded store
+        known = set(ds.graph_names()) | {UNION_GRAPH, ASSERTED_UNION_GRAPH, EMPTY_GRAPH}
+        default = [g for g in default if g in known] or [EMPTY_GRAPH]
+        named = [g for g in named if g in known]
         return [("default-graph-uri", g) for g in default] + [("named-graph-uri", g) for g in named]
 
     def query(self, sparql: str, *, base_iri: str | None = None, prefixes: dict | None = None,
@@ -408,7 +436,10 @@ class RemoteStore:
         """As pyoxigraph's Store.query, on the store. The answer is read up to a bound sized for the
         row limit (`ROW_BYTES` a row; the rest is not even read), once more up to MAX_ANSWER if that
         held too few rows; `whole` reads up to MAX_ANSWER at once (the API counts every row)."""
+        sparql = normalise_newlines(sparql)
         check_text(sparql, base_iri, prefixes)
+        if _has_from(sparql):
+            self._check_from(sparql)
         declared = {m.lower() for m in re.findall(r"(?i)PREFIX\s+([^\s:]*):", sparql)}
         head = [f"PREFIX {k}: <{v}>" for k, v in (prefixes or {}).items() if k.lower() not in declared]
         if base_iri and not re.match(r"(?is)\s*(?:#[^\n]*\n\s*)*BASE\b", sparql):
@@ -431,6 +462,20 @@ class RemoteStore:
         if graph:
             return parse_triples(data, ctype, cut, genid, client.url, enough)
         return parse_results(data, cut, genid, client.url, enough)
+
+    def _check_from(self, sparql: str) -> None:
+        """FROM / FROM NAMED may name only the dataset's graphs (the store may hold others'), each
+        with a full IRI right after the keyword: every FROM in the text must be one of those (a
+        FROM inside a string or comment is refused too: safe, and rare)."""
+        keywords = len(_FROM_KEYWORD.findall(sparql))
+        named = _FROM_IRI.findall(sparql)
+        if len(named) != keywords:
+            raise QueryRefused("on this server FROM and FROM NAMED must be followed directly by a full IRI <...> "
+                               "(no prefixed name or comment in between; nor the word FROM in a string)")
+        known = set(self.ds.graph_names())
+        outside = sorted({g for g in named if g not in known})
+        if outside:
+            raise QueryRefused(f"FROM names a graph that is not in this dataset: <{outside[0]}> (GET /graphs lists them)")
 
     def _rows(self, sparql: str, **kwargs) -> list:
         result = self.query(sparql, **kwargs)
