@@ -121,3 +121,14 @@ def test_a_partial_anytime_answer_is_a_504_not_a_result():
         assert e.value.status == 504 and "S1TAT" in e.value.reason
     finally:
         server.shutdown()
+
+
+def test_the_per_worker_node_cache_is_bounded_in_quads_not_only_in_keys(store, monkeypatch):
+    remote, _ = store
+    ds = remote.ds
+    quad = ox.Quad(ox.NamedNode(OURS), ox.NamedNode(OURS), ox.Literal("x"), ox.NamedNode(OURS))
+    monkeypatch.setattr(type(ds), "SUBJECT_QUADS", 5000)
+    monkeypatch.setattr(type(remote), "_fetch", lambda self, subject, limit: [quad] * 1500)
+    for n in range(40):  # 40 subjects of 1,500 quads: 60,000 if kept
+        ds.subject_quads("union", ox.NamedNode(f"{OURS}/{n}"))
+        assert ds._subject_quads <= 5000 and sum(len(v or ()) for v in ds._subjects.values()) == ds._subject_quads

@@ -600,6 +600,7 @@ class RemoteDataset:
         return self
 
     SUBJECT_CACHE = 20_000  # subjects held per process (the data of one version never changes)
+    SUBJECT_QUADS = 100_000  # quads held in all, per process (review R2: a bound on memory, not on keys alone)
     SUBJECT_MAX = 2_000  # quads of one subject, at most, to be held; a larger one is asked pattern by pattern
 
     def subject_quads(self, kind: str, subject) -> list | None:
@@ -613,9 +614,11 @@ class RemoteDataset:
         quads = store._fetch(subject, limit=self.SUBJECT_MAX + 1)
         value = quads if len(quads) <= self.SUBJECT_MAX else None
         with self._subjects_lock:
-            if len(self._subjects) >= self.SUBJECT_CACHE:
+            held = getattr(self, "_subject_quads", 0) + len(value or ())
+            if len(self._subjects) >= self.SUBJECT_CACHE or held > self.SUBJECT_QUADS:
                 self._subjects.clear()
-            self._subjects[key] = value
+                held = len(value or ())
+            self._subjects[key], self._subject_quads = value, held
         return value
 
     def graph_names(self) -> list[str]:
