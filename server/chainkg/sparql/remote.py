@@ -568,7 +568,8 @@ class RemoteDataset:
         self.version = manifest.version
         self.genid = f"{GENID}{manifest.version}-"
         total = sum(manifest.graphs.values())
-        self.meta = {"stats": {"quads": total, "named_graphs": len(manifest.graphs)}, "store": client.url}
+        self.meta = {"stats": {"quads": total, "named_graphs": len(manifest.graphs), "graphs": dict(manifest.graphs)},
+                     "store": client.url}
         self.own_namespace = all(g.startswith(BASE_IRI) and not g.startswith(SERVING_NS) for g in manifest.graphs)
         self._subjects: dict = {}  # (kind, subject) -> its quads, for the pages' many lookups of one node
         self._subjects_lock = threading.Lock()
