@@ -170,6 +170,16 @@ def _generate(n: str, out: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=300)
 
 
+def _template():
+    """The generator's view of the real graph (its fixed part and the triples of one replica)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("generate_graph", ROOT / "scripts" / "generate_graph.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.Template(ROOT)
+
+
 @pytest.mark.parametrize("n", ["5000", "20000000", "0"])
 def test_generator_refuses_an_impossible_size(n, tmp_path):
     run = _generate(n, tmp_path / "g")
@@ -181,7 +191,9 @@ def test_generator_refuses_an_impossible_size(n, tmp_path):
 def test_generated_graph_builds_valid_with_every_claim_replicated(tmp_path):
     from chainkg.build.pipeline import build
 
-    run = _generate("12000", tmp_path / "g")
+    template = _template()
+    # two replicas, whatever the size of the real graph (it grows with every claim added)
+    run = _generate(str(template.fixed + 2 * template.per_replica), tmp_path / "g")
     assert run.returncode == 0, run.stderr
     asserted = int(run.stdout.split(" asserted")[0].replace(",", ""))
     result = build(Config(root=tmp_path / "g", build_dir=tmp_path / "b"))
