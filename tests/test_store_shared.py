@@ -290,7 +290,9 @@ def test_the_search_index_is_built_in_a_child_and_the_parent_does_not_keep_its_o
     assert {k: v for k, v in meta.items() if k != "build_s"} == {k: v for k, v in meta_here.items() if k != "build_s"}
     assert textindex.SearchIndex(path).search("qingdao")["results"][0].iri == \
         textindex.SearchIndex(same).search("qingdao")["results"][0].iri
-    assert grown_apart < 8 * MB < grown_here, (grown_apart / MB, grown_here / MB)
+    # building here may give its memory back by the time it returns (it did in a clean CI run: +0.5 MB),
+    # so the control is only that apart never costs the parent more than here
+    assert grown_apart < 8 * MB and grown_apart <= grown_here, (grown_apart / MB, grown_here / MB)
     # a folder it cannot write: the child's OSError reaches the caller
     blocked = tmp_path / "blocked"
     blocked.write_text("a file, not a folder")
