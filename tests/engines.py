@@ -100,7 +100,7 @@ Charset = UTF-8
 
 [SPARQL]
 ResultSetMaxRows = 1000000
-MaxQueryExecutionTime = 120
+MaxQueryExecutionTime = 10
 """
 
 
