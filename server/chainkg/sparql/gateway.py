@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import http.client
 import logging
-import os
-import signal
 import socket
 import threading
 import time
@@ -254,25 +252,16 @@ class Gateway:
         self.pid: int | None = None
 
     def start(self) -> None:
-        pid = os.fork()
-        if pid == 0:
-            code = 0
-            try:
-                from chainkg.sparql.sandbox import _die_with_parent
+        from chainkg.sparql.sandbox import fork_service
 
-                _die_with_parent()
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
-                server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.allowlist, self.timeout),
-                                             bind_and_activate=False)
-                server.socket.close()
-                server.socket = self.sock
-                server.daemon_threads = True
-                server.serve_forever()
-            except BaseException:
-                code = 1
-            finally:
-                os._exit(code)
-        self.pid = pid
+        self.pid = fork_service(self._serve)
+
+    def _serve(self) -> None:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.allowlist, self.timeout), bind_and_activate=False)
+        server.socket.close()
+        server.socket = self.sock
+        server.daemon_threads = True
+        server.serve_forever()
 
     def stop(self) -> None:
         from chainkg.sparql.sandbox import kill_and_reap

@@ -191,24 +191,13 @@ class StoreGateway:
         listener.bind(self.path)
         os.chmod(self.path, 0o600)
         listener.listen(128)
-        pid = os.fork()
-        if pid == 0:
-            code = 0
-            try:
-                from chainkg.sparql.sandbox import _die_with_parent
+        from chainkg.sparql.sandbox import fork_service
 
-                _die_with_parent()
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                self._loop(listener)
-            except BaseException:
-                code = 1
-            finally:
-                os._exit(code)
+        self.pid = fork_service(lambda: self._loop(listener))
         listener.close()
-        self.pid = pid
 
     def _loop(self, listener: socket.socket) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         calls = threading.BoundedSemaphore(MAX_CALLS)
         while True:
             conn, _ = listener.accept()
@@ -573,6 +562,7 @@ class RemoteDataset:
         self.own_namespace = all(g.startswith(BASE_IRI) and not g.startswith(SERVING_NS) for g in manifest.graphs)
         self._subjects: dict = {}  # (kind, subject) -> its quads, for the pages' many lookups of one node
         self._subjects_lock = threading.Lock()
+        self._subject_quads = 0  # quads held in self._subjects
         self.store = RemoteStore(self, "named")
         self.union_store = RemoteStore(self, "union")
         self.asserted_store = RemoteStore(self, "asserted")
@@ -615,7 +605,7 @@ class RemoteDataset:
         quads = store._fetch(subject, limit=self.SUBJECT_MAX + 1)
         value = quads if len(quads) <= self.SUBJECT_MAX else None
         with self._subjects_lock:
-            held = getattr(self, "_subject_quads", 0) + len(value or ())
+            held = self._subject_quads + len(value or ())
             if len(self._subjects) >= self.SUBJECT_CACHE or held > self.SUBJECT_QUADS:
                 self._subjects.clear()
                 held = len(value or ())

@@ -296,6 +296,24 @@ class Zygote:
             pass
 
 
+def fork_service(run) -> int:
+    """Fork a service child (the SERVICE gateway, the store gateway): it dies with this process,
+    leaves Ctrl-C to the server's master, runs `run()` and exits (status 1 if it raised). Returns
+    the child's pid to the parent."""
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            _die_with_parent()
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            run()
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    return pid
+
+
 def kill_and_reap(pid: int | None) -> None:
     """SIGKILL a child process of ours and wait for it (nothing if it is already gone)."""
     if not pid:
