@@ -1,8 +1,8 @@
 """The build cache proves itself (issue 14, item 6 / report 8).
 
 A cached build is used only when its meta.json parses, has every key, the N-Quads file has
-the recorded sha256 and quad count, and each on-disk store folder holds exactly the recorded files
-with their sizes and sha256 (and opens); anything else is rebuilt (the log says why, on one line)
+the recorded BLAKE3 digest and quad count, and each on-disk store folder holds exactly the recorded files
+with their sizes and digests (and opens); anything else is rebuilt (the log says why, on one line)
 and never served. With broken inputs, the server's build (fallback=True) serves the newest good build,
 marked stale, and /healthz says so; the CLI still fails."""
 
@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+import blake3
 import pyoxigraph as ox
 import pytest
 
@@ -67,9 +68,9 @@ def meta_set(key_path: tuple, value):
 
 # (file, how it is broken, words the one-line reason must hold)
 CORRUPTIONS = {
-    "nq truncated at a line boundary": ("dataset.nq", truncate_at_line, "sha256"),
-    "nq emptied": ("dataset.nq", lambda p: p.write_bytes(b""), "sha256"),
-    "nq one byte flipped": ("dataset.nq", corrupt_flip_byte, "sha256"),
+    "nq truncated at a line boundary": ("dataset.nq", truncate_at_line, "blake3"),
+    "nq emptied": ("dataset.nq", lambda p: p.write_bytes(b""), "blake3"),
+    "nq one byte flipped": ("dataset.nq", corrupt_flip_byte, "blake3"),
     "nq deleted": ("dataset.nq", lambda p: p.unlink(), "unreadable"),
     "nq replaced by a folder": ("dataset.nq", lambda p: (p.unlink(), p.mkdir()), "unreadable"),
     "meta deleted": ("meta.json", lambda p: p.unlink(), "missing"),
@@ -77,7 +78,7 @@ CORRUPTIONS = {
     "meta not json": ("meta.json", lambda p: p.write_text("{\"stats\": {"), "unreadable"),
     "meta is a list": ("meta.json", lambda p: p.write_text("[1, 2]"), "lacks"),
     "meta binary": ("meta.json", lambda p: p.write_bytes(b"\xff\xfe\x00garbage"), "unreadable"),
-    "meta without checksum": ("meta.json", meta_set(("cache", "files", "dataset.nq", "sha256"), KeyError), "lacks"),
+    "meta without checksum": ("meta.json", meta_set(("cache", "files", "dataset.nq", "blake3"), KeyError), "lacks"),
     "meta without cache key": ("meta.json", meta_set(("cache",), KeyError), "lacks"),
     "meta without stats": ("meta.json", meta_set(("stats",), KeyError), "lacks"),
     "meta count wrong": ("meta.json", meta_set(("cache", "files", "dataset.nq", "quads"), 10272), "10272"),
@@ -131,10 +132,10 @@ STORE_DAMAGE = {
     "store folder deleted": ("store", lambda p: shutil.rmtree(p), "missing"),
     "store folder emptied": ("store", lambda p: [f.unlink() for f in p.iterdir()], "missing"),
     "store largest file truncated (a partial copy)": ("store", truncate_largest, "partial or damaged"),
-    "store one byte flipped in its largest file": ("store", flip_in_largest, "sha256"),
+    "store one byte flipped in its largest file": ("store", flip_in_largest, "blake3"),
     "store CURRENT deleted": ("store", lambda p: (p / "CURRENT").unlink(), "CURRENT: missing"),
     "store a file that meta.json does not record": ("store", add_file, "does not record"),
-    "asserted store one byte flipped": ("asserted", flip_in_largest, "sha256"),
+    "asserted store one byte flipped": ("asserted", flip_in_largest, "blake3"),
     "asserted store replaced by a file": ("asserted", lambda p: (shutil.rmtree(p), p.write_text("x")), "missing"),
     "meta without stores": (None, lambda f: meta_set(("cache", "stores"), KeyError)(f / "meta.json"), "on-disk stores"),
     "meta store file list emptied": (None, lambda f: meta_set(("cache", "stores", "store", "files"), {})(f / "meta.json"),
@@ -194,13 +195,11 @@ def test_a_build_is_served_from_its_saved_stores(good):
 
 
 def test_a_checksum_matching_file_that_does_not_parse_is_rejected(good):
-    import hashlib
-
     config, first = good
     f = folder(config, first.dataset.version)
     garbage = b"<not an n-quads line\n"
     (f / "dataset.nq").write_bytes(garbage)
-    meta_set(("cache", "files", "dataset.nq", "sha256"), hashlib.sha256(garbage).hexdigest())(f / "meta.json")
+    meta_set(("cache", "files", "dataset.nq", "blake3"), blake3.blake3(garbage).hexdigest())(f / "meta.json")
     with pytest.raises(CacheError, match="does not parse"):
         verify(config.cache_dir, first.dataset.version)
     assert not build(config).cached
@@ -208,12 +207,10 @@ def test_a_checksum_matching_file_that_does_not_parse_is_rejected(good):
 
 def test_a_forged_count_with_a_matching_checksum_is_rejected(good):
     """Truncated file and a meta.json rewritten to its checksum: the quad count still disagrees."""
-    import hashlib
-
     config, first = good
     f = folder(config, first.dataset.version)
     truncate_at_line(f / "dataset.nq")
-    meta_set(("cache", "files", "dataset.nq", "sha256"), hashlib.sha256((f / "dataset.nq").read_bytes()).hexdigest())(f / "meta.json")
+    meta_set(("cache", "files", "dataset.nq", "blake3"), blake3.blake3((f / "dataset.nq").read_bytes()).hexdigest())(f / "meta.json")
     with pytest.raises(CacheError, match="quads, meta.json records"):
         verify(config.cache_dir, first.dataset.version)
     assert not build(config).cached
@@ -224,7 +221,7 @@ def test_meta_records_checksum_and_count(good):
     meta = json.loads((folder(config, first.dataset.version) / "meta.json").read_text())
     entry = meta["cache"]["files"]["dataset.nq"]
     assert entry["quads"] == len(first.dataset.store) == meta["stats"]["quads"]
-    assert len(entry["sha256"]) == 64 and meta["cache"]["version"] == first.dataset.version
+    assert "sha256" not in entry and len(entry["blake3"]) == 64 and meta["cache"]["version"] == first.dataset.version
     assert (config.cache_dir / "CURRENT").read_text().strip() == first.dataset.version
     # no temp folders or files left behind
     assert not [p.name for p in config.cache_dir.iterdir() if p.name.startswith(".")]
