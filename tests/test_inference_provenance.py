@@ -1,9 +1,11 @@
 """Inference provenance (issue #15 item 1): every inferred statement names the claims it rests on.
 
 The build writes graph/inferred (data only), graph/inferred-schema (inferences about classes and
-properties) and graph/derivations (one ck:Derivation per inferred data triple: rdf:subject,
-rdf:predicate, rdf:object, ck:rule, ck:axiom, prov:wasDerivedFrom the claims). These tests read the
-real build, the saved query derivation-of, an entity page over HTTP, and trace() on small cases.
+properties), one graph derivation/<hash> per group of inferred data triples that hold for the same
+reason (rule, axiom, graphs rested on), holding the group's triples, and graph/derivations, which
+describes each group (ck:Derivation: ck:rule, ck:axiom, ck:derivedCount, prov:wasDerivedFrom the
+claims, ck:premise the groups of inferred premises). These tests read the real build, the saved
+query derivation-of, an entity page over HTTP, and trace() on small cases.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from chainkg.build.provenance import trace
 from conftest import MINI_TRIG, PREFIXES, make_project
 
 ID = "https://w3id.org/chainkg/id/"
+DERIVATION = "https://w3id.org/chainkg/derivation/"
 CLAIM = "https://w3id.org/chainkg/claim/"
 CK = "https://w3id.org/chainkg/ontology#"
 G = "https://w3id.org/chainkg/graph/"
@@ -43,34 +46,82 @@ def test_boe_present_in_etdz_rests_on_two_claims_of_003(saved):
 
 
 def test_every_inferred_data_triple_has_a_derivation(kg):
-    """Each triple of graph/inferred (but an import's own inferences, added with the import) has a
-    derivation record, and each record rests on at least one graph of the dataset."""
+    """Each triple of graph/inferred (but an import's own inferences, added with the import) is in
+    exactly one derivation group's graph; the groups' graphs hold nothing else; each group is
+    described (rule, axiom, its true size, at least one graph of the dataset it rests on)."""
+    in_group = f'FILTER (STRSTARTS(STR(?d), "{DERIVATION}"))'
     missing = kg.select(PREFIX + f"""SELECT (COUNT(*) AS ?n) WHERE {{
         GRAPH <{G}inferred> {{ ?s ?p ?o }}
         FILTER (!STRSTARTS(STR(?s), "https://w3id.org/chainkg/ext/"))
-        FILTER NOT EXISTS {{ GRAPH <{G}derivations> {{ ?d rdf:subject ?s ; rdf:predicate ?p ; rdf:object ?o }} }} }}""")
+        FILTER NOT EXISTS {{ GRAPH ?d {{ ?s ?p ?o }} {in_group} }} }}""")
     assert missing[0]["n"] == "0", f"{missing[0]['n']} inferred triples have no derivation"
-    traced = kg.select(PREFIX + f"""SELECT (COUNT(DISTINCT ?d) AS ?n) WHERE {{
-        GRAPH <{G}derivations> {{ ?d a ck:Derivation ; rdf:subject ?s }} }}""")
-    assert int(traced[0]["n"]) > 1000
+    inferred = int(kg.select(PREFIX + f"""SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{G}inferred> {{ ?s ?p ?o }}
+        FILTER (!STRSTARTS(STR(?s), "https://w3id.org/chainkg/ext/")) }}""")[0]["n"])
+    grouped = kg.select(PREFIX + f"""SELECT (COUNT(*) AS ?n) (COUNT(DISTINCT ?d) AS ?groups) WHERE {{
+        GRAPH ?d {{ ?s ?p ?o }} {in_group} }}""")[0]
+    assert int(grouped["n"]) == inferred  # one group each, and no other triple in a group's graph
+    assert 1000 < int(grouped["groups"]) < inferred  # grouped: fewer groups than triples
+    stray = kg.select(PREFIX + f"""SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH ?d {{ ?s ?p ?o }} {in_group}
+        FILTER NOT EXISTS {{ GRAPH <{G}inferred> {{ ?s ?p ?o }} }} }}""")
+    assert stray[0]["n"] == "0"
+    sizes = kg.select(PREFIX + f"""SELECT ?d ?size ?n ?rule ?axiom WHERE {{
+        {{ SELECT ?d (COUNT(*) AS ?size) WHERE {{ GRAPH ?d {{ ?s ?p ?o }} {in_group} }} GROUP BY ?d }}
+        OPTIONAL {{ GRAPH <{G}derivations> {{ ?d a ck:Derivation ; ck:derivedCount ?n ; ck:rule ?rule ; ck:axiom ?axiom }} }}
+        }}""")
+    wrong = [r for r in sizes if r.get("n") != r["size"] or not r.get("rule") or not r.get("axiom")]
+    assert not wrong, wrong[:3]
     graphs = set(kg.graph_names())
     rests = kg.select(PREFIX + f"""SELECT DISTINCT ?g WHERE {{ GRAPH <{G}derivations> {{ ?d prov:wasDerivedFrom ?g }} }}""")
     assert rests and all(r["g"] in graphs for r in rests), [r["g"] for r in rests if r["g"] not in graphs][:5]
     imports = kg.select(PREFIX + f"""SELECT ?d ?n ?g WHERE {{ GRAPH <{G}derivations> {{
-        ?d ck:derivedCount ?n ; prov:wasDerivedFrom ?g }} }}""")  # an import's inferences: one record
-    assert all(r["g"].startswith(G + "ext/") and int(r["n"]) > 0 for r in imports), imports
+        ?d ck:derivedCount ?n ; prov:wasDerivedFrom ?g FILTER NOT EXISTS {{ ?d ck:rule ?rule }} }} }}""")
+    assert imports, "no record of the import's inferences"  # an import's inferences: one record, no graph
+    assert all(r["g"].startswith(G + "ext/") and int(r["n"]) > 0 and r["d"] not in graphs for r in imports), imports
     unsupported = kg.select(PREFIX + f"""SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{G}derivations> {{
         ?d a ck:Derivation FILTER NOT EXISTS {{ ?d prov:wasDerivedFrom ?g }} }} }}""")
     assert unsupported[0]["n"] == "0"
 
 
+def test_a_claims_inferred_triple_names_that_claim_and_its_quote(kg):
+    """Every inferred triple of a derivation group names the claims it rests on, and each claim
+    has its evidence quote in graph/provenance; where a prp-spo1 group rests on one claim and no
+    inferred premise, that claim states the subproperty triple each of its triples comes from."""
+    rows = kg.select(PREFIX + f"""SELECT ?s ?p ?o ?claim ?quote WHERE {{
+        GRAPH ?d {{ ?s ?p ?o }} FILTER (STRSTARTS(STR(?d), "{DERIVATION}"))
+        GRAPH <{G}derivations> {{ ?d prov:wasDerivedFrom ?claim }}
+        FILTER (STRSTARTS(STR(?claim), "{CLAIM}"))
+        OPTIONAL {{ GRAPH <{G}provenance> {{ ?claim ck:evidence ?quote }} }} }}""")
+    assert len(rows) > 4000
+    assert all(r.get("quote") for r in rows), [r for r in rows if not r.get("quote")][:3]
+    # prp-spo1 on one claim and no inferred premise: that claim states the subproperty triple (s q o)
+    one_claim = kg.select(PREFIX + f"""SELECT ?s ?p ?o ?claim ?stated WHERE {{
+        GRAPH ?d {{ ?s ?p ?o }} FILTER (STRSTARTS(STR(?d), "{DERIVATION}"))
+        GRAPH <{G}derivations> {{ ?d ck:rule "prp-spo1" ; ck:axiom ?q ; prov:wasDerivedFrom ?claim }}
+        FILTER NOT EXISTS {{ GRAPH <{G}derivations> {{ ?d prov:wasDerivedFrom ?other FILTER (?other != ?claim) }} }}
+        FILTER NOT EXISTS {{ GRAPH <{G}derivations> {{ ?d ck:premise ?inferred }} }}
+        FILTER (STRSTARTS(STR(?claim), "{CLAIM}"))
+        OPTIONAL {{ GRAPH ?claim {{ ?s ?q ?o }} BIND (true AS ?stated) }} }}""")
+    assert len(one_claim) > 100
+    assert all(r.get("stated") for r in one_claim), [r for r in one_claim if not r.get("stated")][:3]
+
+
 def test_premises_are_derivations_that_exist(kg):
-    """ck:premise links a derivation to the derivation of each inferred premise; none dangles."""
+    """ck:premise links a group to the groups of its triples' inferred premises; none dangles, and
+    each names a group graph of the dataset (or an import record)."""
     dangling = kg.select(PREFIX + f"""SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{G}derivations> {{
         ?d ck:premise ?p FILTER NOT EXISTS {{ ?p a ck:Derivation }} }} }}""")
     assert dangling[0]["n"] == "0"
-    chains = kg.select(PREFIX + f"""SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{G}derivations> {{ ?d ck:premise ?p }} }}""")
-    assert int(chains[0]["n"]) > 0
+    targets = kg.select(PREFIX + f"""SELECT DISTINCT ?d ?p WHERE {{ GRAPH <{G}derivations> {{ ?d ck:premise ?p }} }}""")
+    assert targets
+    graphs = set(kg.graph_names())
+    assert all(r["p"] in graphs or r["p"].startswith(DERIVATION + "imports-") for r in targets)
+    assert all(r["p"] != r["d"] for r in targets)  # a group is not listed among its own premises
+    # a premise group holds a triple that a triple of the group could rest on: it shares a node
+    unrelated = kg.select(PREFIX + f"""SELECT ?d ?p WHERE {{ GRAPH <{G}derivations> {{ ?d ck:premise ?p }}
+        FILTER NOT EXISTS {{ GRAPH ?d {{ ?s ?x ?o }} GRAPH ?p {{ ?a ?y ?b }}
+                             FILTER (?s IN (?a, ?b) || ?o IN (?a, ?b)) }}
+        FILTER (!STRSTARTS(STR(?p), "{DERIVATION}imports-")) }} LIMIT 3""")
+    assert not unrelated, unrelated
 
 
 def test_schema_inferences_are_kept_out_of_the_data_graph(kg):
@@ -97,6 +148,11 @@ def test_derived_graphs_are_not_asserted(kg):
     assert int(rows[0]["n"]) > 0
     names = {g.value for g in kg.asserted_graphs()}
     assert not names & {G + "inferred", G + "inferred-schema", G + "derivations"}
+    assert not any(n.startswith(DERIVATION) for n in names)
+    assert any(n.startswith(DERIVATION) for n in kg.graph_names())
+    in_groups = f'SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER (STRSTARTS(STR(?g), "{DERIVATION}")) }}'
+    assert kg.select(in_groups, asserted_only=True)[0]["n"] == "0"
+    assert int(kg.select(in_groups)[0]["n"]) > 0
 
 
 def test_entity_page_shows_the_claims_behind_inferred_statements(live_server):
@@ -157,8 +213,53 @@ def test_trace_picks_the_derivation_on_fewest_claims():
     rule, axiom, premises, rests = prov.derivations[(u("maker"), u("presentIn"), u("park"))]
     assert rule == "prp-spo1" and set(rests) == {a}
     assert prov.derivations[(u("park"), u("contains"), u("maker"))][0] == "prp-inv"
-    records = {(str(s), str(p)) for s, p, _o in prov.records}
-    assert any(p.endswith("#premise") for _s, p in records)  # maker presentIn park rests on an inferred premise
+    # maker presentIn park (prp-spo1 on locatedIn, A) rests on maker locatedIn park (prp-spo1 on tenantOf, A);
+    # park contains maker (prp-inv, A) too: both groups name that group as premise; district contains park
+    # (prp-inv, B) rests on an asserted triple: no premise
+    from chainkg.build.provenance import group_key
+
+    def group(t):
+        return prov.groups[group_key(prov.derivations[t])]
+
+    tenant = group((u("maker"), u("locatedIn"), u("park")))
+    assert group((u("maker"), u("presentIn"), u("park"))).premises == {tenant.iri}
+    assert group((u("park"), u("contains"), u("maker"))).premises == {tenant.iri}
+    assert group((u("district"), u("contains"), u("park"))).premises == set()
+    assert sum(g.count for g in prov.groups.values()) == len(inferred) == prov.grouped()
+    quads = list(prov.quads())
+    in_graphs = [q for q in quads if q.graph_name.value.startswith(DERIVATION)]
+    assert len(in_graphs) == len(inferred)
+    assert {(q.subject.value, q.predicate.value, q.object.value) for q in in_graphs} == {
+        tuple(str(x) for x in t) for t in inferred}
+    described = [q for q in quads if q.graph_name.value == G + "derivations"]
+    assert len(described) == prov.description_size() == len(quads) - len(inferred)
+    assert {q.graph_name.value for q in in_graphs} == {q.subject.value for q in described}
+
+
+def test_triples_that_hold_for_the_same_reason_share_one_group():
+    """Two makers tenantOf one park in claim A: both 'locatedIn park' triples are one group (prp-spo1,
+    ck:tenantOf, {A}), with one IRI from that key, the same in another run. A transitive chain within
+    claim B rests on its own group: the group is not listed as its own premise."""
+    from chainkg.build.provenance import group_iri, group_key
+
+    a, b = CLAIM + "a", CLAIM + "b"
+    asserted = {(u("maker"), u("tenantOf"), u("park")): [a], (u("maker2"), u("tenantOf"), u("park")): [a],
+                (u("x"), u("locatedIn"), u("y")): [b], (u("y"), u("locatedIn"), u("z")): [b],
+                (u("z"), u("locatedIn"), u("w")): [b]}
+    inferred = {(u("maker"), u("locatedIn"), u("park")), (u("maker2"), u("locatedIn"), u("park")),
+                (u("x"), u("locatedIn"), u("z")), (u("y"), u("locatedIn"), u("w")), (u("x"), u("locatedIn"), u("w"))}
+    schema = {(u("tenantOf"), SUB_PROP, u("locatedIn")), (u("locatedIn"), RDF_TYPE, TRANSITIVE)}
+    prov = trace(set(asserted) | inferred | schema, asserted, inferred, {s for s, _p, _o in schema})
+    tenant = prov.groups[group_key(prov.derivations[(u("maker"), u("locatedIn"), u("park"))])]
+    assert tenant is prov.groups[group_key(prov.derivations[(u("maker2"), u("locatedIn"), u("park"))])]
+    assert (tenant.rule, tenant.axiom, set(tenant.rests), tenant.count) == ("prp-spo1", u("tenantOf"), {a}, 2)
+    assert tenant.iri == group_iri(("prp-spo1", u("tenantOf"), frozenset({a})))
+    assert tenant.iri.startswith("https://w3id.org/chainkg/derivation/")
+    chain = prov.groups[group_key(prov.derivations[(u("x"), u("locatedIn"), u("w"))])]
+    assert chain.rule == "prp-trp" and chain.count == 3 and chain.premises == set()
+    assert len(prov.groups) == 2
+    again = trace(set(asserted) | inferred | schema, asserted, inferred, {s for s, _p, _o in schema})
+    assert {g.iri for g in again.groups.values()} == {g.iri for g in prov.groups.values()}
 
 
 def test_trace_follows_a_chain_across_claims_and_reports_the_untraceable():
@@ -237,10 +338,11 @@ def test_asserted_dump_leaves_out_every_derived_graph(kg):
     from chainkg.build.export import selected_quads
 
     derived = {G + "inferred", G + "inferred-schema", G + "derivations"}
-    assert not any(q.graph_name.value in derived for q in selected_quads(kg, "asserted"))
+    assert not any(q.graph_name.value in derived or q.graph_name.value.startswith(DERIVATION)
+                   for q in selected_quads(kg, "asserted"))
     assert {q.graph_name.value for q in selected_quads(kg, "inferred")} == {G + "inferred"}
     everything = {q.graph_name.value for q in selected_quads(kg, "all")}
-    assert derived <= everything
+    assert derived <= everything and any(g.startswith(DERIVATION) for g in everything)
 
 
 def test_no_blank_nodes_in_graph_inferred_and_partial_dumps_skolemise_theirs(kg):

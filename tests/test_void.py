@@ -55,6 +55,9 @@ def test_void_counts_match_chainkg_stats(void, stats):
         assert value(void, subsets[graph], VOID.triples) == n
     claims = subsets[BASE + "dataset#claims"]
     assert value(void, claims, VOID.triples) == stats["claim_triples"]
+    groups = subsets[BASE + "dataset#derivation-graphs"]  # the derivation groups' graphs, together
+    assert value(void, groups, VOID.triples) == stats["derivation_graph_triples"] > 0
+    assert not any(g.startswith(BASE + "derivation/") for g in subsets)  # not one subset each
     per_source = {str(void.value(s, DCTERMS.source)): value(void, s, VOID.triples) for s in void.objects(claims, VOID.subset)}
     assert per_source == {src: d["triples"] for src, d in stats["claims_per_source"].items()}
     partitions = {str(void.value(p, VOID["class"])): value(void, p, VOID.entities) for p in void.objects(DATASET, VOID.classPartition)}

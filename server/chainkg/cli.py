@@ -233,6 +233,8 @@ def stats(ctx: click.Context, output: str) -> None:
     for g, n in s["graphs"].items():
         click.echo(f"  {n:7d}  {g}")
     click.echo(f"  {s['claim_triples']:7d}  in {s['claim_graphs']} claim graphs")
+    if s.get("derivation_graphs"):  # derivation/...: inferred triples grouped by why they hold
+        click.echo(f"  {s['derivation_graph_triples']:7d}  in {s['derivation_graphs']} derivation graphs")
     click.echo("\nclaims per source")
     for src, d in s["claims_per_source"].items():
         click.echo(f"  {d['claims']:5d} claims {d['triples']:6d} triples  {src}")

@@ -28,7 +28,7 @@ from pathlib import Path
 import blake3
 import pyoxigraph as ox
 
-from chainkg.build.load import DERIVED_GRAPHS, INFERRED_GRAPH, ONTOLOGY_GRAPH
+from chainkg.build.load import INFERRED_GRAPH, ONTOLOGY_GRAPH, is_derivation_group, is_derived_graph
 
 PREFIXES = {
     "ck": "https://w3id.org/chainkg/ontology#",
@@ -223,7 +223,7 @@ class FrozenDataset:
         return sorted(g.value for g in self.store.named_graphs())
 
     def asserted_graphs(self) -> list:
-        return [ox.NamedNode(g) for g in self.graph_names() if g not in DERIVED_GRAPHS]
+        return [ox.NamedNode(g) for g in self.graph_names() if not is_derived_graph(g)]
 
     # -- queries --------------------------------------------------------------
     def query(self, sparql: str, *, substitutions: dict | None = None, asserted_only: bool = False,
@@ -414,16 +414,23 @@ def _union_in_memory(named, *, asserted_only: bool) -> ox.Store:
 def _with_union(named, asserted_only: bool, counter: list | None = None):
     """Each named quad (all, or all but graph/inferred), followed by its triple in the default graph.
     `counter[0]` counts the named quads yielded."""
-    derived = {ox.NamedNode(g) for g in DERIVED_GRAPHS}  # graph/inferred, inferred-schema, derivations
+    derived: dict = {}  # graph node -> is_derived_graph (inferred, inferred-schema, derivations, derivation/*)
     n = 0
     for q in named.quads_for_pattern(None, None, None, None):
-        if isinstance(q.graph_name, ox.DefaultGraph) or (asserted_only and q.graph_name in derived):
+        if isinstance(q.graph_name, ox.DefaultGraph) or (asserted_only and _derived(q.graph_name, derived)):
             continue
         n += 1
         yield q
         yield ox.Quad(q.subject, q.predicate, q.object)
     if counter is not None:
         counter[0] = n
+
+
+def _derived(graph, memo: dict) -> bool:
+    d = memo.get(graph)
+    if d is None:
+        d = memo[graph] = is_derived_graph(graph.value)
+    return d
 
 
 class CacheError(Exception):
@@ -620,11 +627,15 @@ def compute_stats(ds: FrozenDataset) -> dict:
     per_graph: dict[str, int] = {}
     claims = 0
     claim_triples = 0
+    groups = group_triples = 0  # the derivation groups' graphs (derivation/...): counted together, as claims
     for name in ds.graph_names():
         n = ds.count(name)
         if name.startswith("https://w3id.org/chainkg/claim/"):
             claims += 1
             claim_triples += n
+        elif is_derivation_group(name):
+            groups += 1
+            group_triples += n
         else:
             per_graph[name] = n
     named = {"default_graph": []}  # the named graphs only: no union store is derived for this
@@ -640,6 +651,8 @@ def compute_stats(ds: FrozenDataset) -> dict:
         "graphs": per_graph,
         "claim_graphs": claims,
         "claim_triples": claim_triples,
+        "derivation_graphs": groups,
+        "derivation_graph_triples": group_triples,
         "ontology_triples": per_graph.get(ONTOLOGY_GRAPH, 0),
         "inferred_triples": per_graph.get(INFERRED_GRAPH, 0),
         "entities_per_class": {r["class"]: int(r["n"]) for r in rows},

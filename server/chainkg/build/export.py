@@ -13,7 +13,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from chainkg.build.dataset import PREFIXES, FrozenDataset
-from chainkg.build.load import DERIVED_GRAPHS, INFERRED_GRAPH, ONTOLOGY_GRAPH
+from chainkg.build.load import INFERRED_GRAPH, ONTOLOGY_GRAPH, is_derived_graph
 
 
 @dataclass(frozen=True)
@@ -47,9 +47,10 @@ COMMENTED = ("turtle", "ntriples", "trig", "nquads")
 def selected_quads(ds: FrozenDataset, selection: str = "all"):
     if selection not in SELECTIONS:
         raise ValueError(f"selection must be one of {', '.join(SELECTIONS)}")
-    # "asserted" leaves out every graph the build derives (issue #15: graph/inferred-schema and
-    # graph/derivations too); "inferred" is graph/inferred, the data inferences, as before
-    inferred, derived = ox.NamedNode(INFERRED_GRAPH), {ox.NamedNode(g) for g in DERIVED_GRAPHS}
+    # "asserted" leaves out every graph the build derives (issue #15: graph/inferred-schema,
+    # graph/derivations and the derivation groups' graphs too); "inferred" is graph/inferred, the
+    # data inferences, as before
+    inferred, derived = ox.NamedNode(INFERRED_GRAPH), {}
     if selection == "all":
         yield from ds.store
         return
@@ -64,7 +65,13 @@ def selected_quads(ds: FrozenDataset, selection: str = "all"):
         return ox.NamedNode(GENID + t.value) if isinstance(t, ox.BlankNode) and t not in keep else t
 
     for q in ds.store:
-        if q.graph_name == inferred if selection == "inferred" else q.graph_name not in derived:
+        if selection == "inferred":
+            wanted = q.graph_name == inferred
+        else:
+            wanted = derived.get(q.graph_name)
+            if wanted is None:
+                wanted = derived[q.graph_name] = not is_derived_graph(getattr(q.graph_name, "value", ""))
+        if wanted:
             if isinstance(q.subject, ox.BlankNode) or isinstance(q.object, ox.BlankNode):
                 q = ox.Quad(sk(q.subject), q.predicate, sk(q.object), q.graph_name)
             yield q

@@ -26,9 +26,24 @@ INFERRED_GRAPH = GRAPH_NS + "inferred"
 INFERRED_SCHEMA_GRAPH = GRAPH_NS + "inferred-schema"  # inferences about classes and properties
 DERIVATIONS_GRAPH = GRAPH_NS + "derivations"  # why each inferred triple holds (build/provenance.py)
 DERIVED_GRAPHS = (INFERRED_GRAPH, INFERRED_SCHEMA_GRAPH, DERIVATIONS_GRAPH)  # built, not asserted
+# one graph per group of derivations (rule, axiom, graphs rested on), holding that group's inferred
+# triples; described in graph/derivations (build/provenance.py). Built, not asserted, too.
+DERIVATION_NS = BASE_IRI + "derivation/"
 CLAIM_NS = BASE_IRI + "claim/"
 CK = BASE_IRI + "ontology#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+
+
+def is_derived_graph(graph: str) -> bool:
+    """A graph the build derives (graph/inferred, inferred-schema, derivations, or one derivation
+    group's graph under derivation/), not one the inputs assert."""
+    return graph in DERIVED_GRAPHS or graph.startswith(DERIVATION_NS)
+
+
+def is_derivation_group(graph: str) -> bool:
+    """A derivation group's graph: copies of graph/inferred's triples, filed by why they hold."""
+    return graph.startswith(DERIVATION_NS)
+
 
 # Everything whose version changes what a build produces.
 DEPENDENCIES = ("rdflib", "owlrl", "pyshacl", "pyoxigraph", "reasonable")

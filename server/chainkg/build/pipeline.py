@@ -158,7 +158,8 @@ def run_stages(config: Config, version: str, progress: Callable | None = None) -
     del closure, asserted
     timings["trace"] = time.perf_counter() - t
     _say(progress, f"trace     {timings['trace']:6.2f}s  {len(prov.data)} data, {len(prov.schema)} schema inferences; "
-                   f"{len(prov.records)} derivation triples; {len(prov.untraced)} untraced")
+                   f"{prov.grouped()} in {sum(g.rule is not None for g in prov.groups.values())} derivation graphs, "
+                   f"{prov.description_size()} description triples; {len(prov.untraced)} untraced")
     t = time.perf_counter()
     closure_warnings = check_closure(inputs, prov, config, report)
     timings["validate_closure"] = time.perf_counter() - t
@@ -178,7 +179,8 @@ def run_stages(config: Config, version: str, progress: Callable | None = None) -
 def _freeze(inputs: Inputs, inferred, version: str, meta: dict) -> FrozenDataset:
     """freeze() without an rdflib round trip: the asserted quads go into the store as Oxigraph
     terms, only the inferred triples are converted. `inferred` is a set of triples (all into
-    graph/inferred) or a provenance.Provenance (data, schema and derivation records apart)."""
+    graph/inferred) or a provenance.Provenance (data, schema apart; the derivation groups' graphs and
+    their descriptions streamed in as Oxigraph quads)."""
     import pyoxigraph as ox
 
     from chainkg.build.dataset import compute_stats
@@ -186,11 +188,12 @@ def _freeze(inputs: Inputs, inferred, version: str, meta: dict) -> FrozenDataset
 
     store = ox.Store()
     store.extend(q for q in inputs.store())
-    from chainkg.build.load import DERIVATIONS_GRAPH, INFERRED_SCHEMA_GRAPH
+    from chainkg.build.load import INFERRED_SCHEMA_GRAPH
 
-    parts = [(inferred, INFERRED_GRAPH)] if isinstance(inferred, (set, frozenset, list)) else [
-        (inferred.data, INFERRED_GRAPH), (inferred.schema, INFERRED_SCHEMA_GRAPH), (inferred.records, DERIVATIONS_GRAPH)]
-    memo: dict = {}  # a derivation record repeats its terms: convert each once
+    grouped = not isinstance(inferred, (set, frozenset, list))
+    parts = [(inferred.data, INFERRED_GRAPH), (inferred.schema, INFERRED_SCHEMA_GRAPH)] if grouped else [
+        (inferred, INFERRED_GRAPH)]
+    memo: dict = {}  # graph/inferred and the derivation graphs share their terms: convert each once
 
     def conv(t):
         r = memo.get(t)
@@ -201,6 +204,8 @@ def _freeze(inputs: Inputs, inferred, version: str, meta: dict) -> FrozenDataset
     for triples, name in parts:
         g = ox.NamedNode(name)
         store.extend(ox.Quad(conv(s), conv(p), conv(o), g) for s, p, o in triples)
+    if grouped:
+        store.extend(inferred.quads(conv))
     dataset = FrozenDataset(store=store, version=version, meta=dict(meta))
     dataset.meta["stats"] = compute_stats(dataset)
     return dataset

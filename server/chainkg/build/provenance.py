@@ -12,15 +12,23 @@ an inferred premise on what its own derivation rests on. No derivation can cite 
 triple is accepted only from premises accepted before it.
 
 The result splits the reasoner's new triples in three:
-- data: about the things of the graph (graph/inferred);
+- data: about the things of the graph (graph/inferred, every one of them);
 - schema: about classes, properties, restrictions and other ontology nodes (graph/inferred-schema);
-- records: one ck:Derivation per data triple that rests on a claim or graph/background or
-  graph/provenance, in graph/derivations (rdf:subject/predicate/object name the inferred triple;
-  ck:rule the OWL 2 RL rule; ck:axiom the class or property whose axiom it applied; ck:premise the
-  derivations of inferred premises; prov:wasDerivedFrom every graph its premises rest on).
+- groups: the data triples that rest on a claim, graph/background or graph/provenance, grouped by
+  why they hold: (rule, axiom, the set of graphs they rest on). Each group is a named graph
+  derivation/<hash of that key> holding its inferred triples (a second copy of them: graph/inferred
+  keeps every one), described in graph/derivations: D a ck:Derivation; ck:rule the OWL 2 RL rule;
+  ck:axiom the class or property whose axiom it applied; prov:wasDerivedFrom every graph it rests
+  on; ck:derivedCount its triples; ck:premise the groups of its triples' inferred premises.
+  ck:premise is at group level: "some triple of this group has a premise in that group", not
+  which triple rests on which (the group itself is not listed among its own premises).
   Triples that rest on an import alone (graph/ext/...) are described by one record per set
-  of imports (prov:wasDerivedFrom them, ck:derivedCount), not one by one: an import of 16k
-  triples brings 40k inferences, which per-triple records would multiply by eight.
+  of imports (prov:wasDerivedFrom them, ck:derivedCount), not one by one, and have no graph: an
+  import of 16k triples brings 40k inferences, which would double the import.
+  One record per inferred triple (rdf:subject/predicate/object, rule, axiom, premises) cost 8.3
+  triples per inferred triple; a group costs one quad per triple plus its description (on the
+  real data, 4,999 inferred triples fall into about 1,400 groups).
+`quads` yields the groups' graphs and descriptions as Oxigraph quads, one at a time.
 `untraced` lists data triples none of these rules reaches (a construct added to the ontology that
 the tracer does not know): the build reports them, and the tests require none.
 """
@@ -33,6 +41,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import count
 
+from chainkg.build.load import DERIVATION_NS
 from chainkg.config import BASE_IRI
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -40,7 +49,6 @@ RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 OWL = "http://www.w3.org/2002/07/owl#"
 CK = BASE_IRI + "ontology#"
 PROV = "http://www.w3.org/ns/prov#"
-DERIVATION_NS = BASE_IRI + "derivation/"
 EXT_GRAPH_NS = BASE_IRI + "graph/ext/"
 LINKS_GRAPH_NS = BASE_IRI + "graph/links/"
 
@@ -60,15 +68,60 @@ SCHEMA_CLASSES = {OWL + t for t in ("Class", "ObjectProperty", "DatatypeProperty
 class Provenance:
     data: set = field(default_factory=set)  # inferred data triples (rdflib terms)
     schema: set = field(default_factory=set)  # inferred schema-level triples
-    records: list = field(default_factory=list)  # triples of graph/derivations
     derivations: dict = field(default_factory=dict)  # data triple -> (rule, axiom, premises, rests_on)
+    groups: dict = field(default_factory=dict)  # group key (`group_key`) -> Group
     untraced: list = field(default_factory=list)  # data triples no rule reached
     import_only: int = 0  # data triples resting on imports alone (grouped records)
 
+    def grouped(self) -> int:
+        """Data triples in the groups' graphs (all the traced ones but those resting on imports alone)."""
+        return sum(g.count for g in self.groups.values() if g.rule is not None)
 
-def derivation_iri(triple) -> str:
-    key = " ".join(t.n3() for t in triple).encode()
-    return DERIVATION_NS + hashlib.sha1(key).hexdigest()[:16]
+    def description_size(self) -> int:
+        """Triples of graph/derivations: the groups' descriptions."""
+        return sum(g.size() for g in self.groups.values())
+
+    def quads(self, conv=None):
+        """The quads of the derivation groups, as Oxigraph terms, one at a time: each group's
+        inferred triples in its own graph, then every group's description in graph/derivations.
+        `conv` converts an rdflib term (default: chainkg.build.terms.to_ox, memoised here)."""
+        return _quads(self, conv)
+
+
+@dataclass
+class Group:
+    """Inferred data triples that hold for the same reason: one rule, one axiom, one set of graphs
+    rested on (`rule` None: resting on imports alone, described but holding no graph)."""
+
+    iri: str
+    rule: str | None
+    axiom: object  # rdflib term, or None
+    rests: frozenset
+    count: int = 0
+    premises: set = field(default_factory=set)  # IRIs of the groups its triples' inferred premises are in
+
+    def size(self) -> int:
+        """Triples of its description in graph/derivations."""
+        return (4 if self.rule is not None else 2) + len(self.rests) + len(self.premises)
+
+
+def imports_only(rests) -> bool:
+    return bool(rests) and all(g.startswith((EXT_GRAPH_NS, LINKS_GRAPH_NS)) for g in rests)
+
+
+def group_key(why) -> tuple:
+    """The key of the group a derivation (rule, axiom, premises, rests_on) belongs to."""
+    rule, axiom, _premises, rests = why
+    return (None, None, rests) if imports_only(rests) else (rule, axiom, rests)
+
+
+def group_iri(key) -> str:
+    """The group's IRI, a hash of its key (the same key gives the same IRI in every build)."""
+    rule, axiom, rests = key
+    if rule is None:
+        return DERIVATION_NS + "imports-" + hashlib.sha1(" ".join(sorted(rests)).encode()).hexdigest()[:12]
+    text = "\n".join([rule, axiom.n3() if axiom is not None else "", *sorted(rests)])
+    return DERIVATION_NS + hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
 def _list(first: dict, rest: dict, node) -> list:
@@ -280,7 +333,7 @@ def trace(closure: set, asserted_graphs: dict, inferred: set, ontology_nodes: se
                 out.untraced.append(t)
             continue
         out.derivations[t] = why
-    out.records, out.import_only = _records(out.derivations, out.data)
+    out.groups, out.import_only = _groups(out.derivations)
     return out
 
 
@@ -295,30 +348,65 @@ def _paths(steps, k, t, by_so, by_os):
     return paths
 
 
-def _records(derivations: dict, data: set) -> tuple[list, int]:
-    """The triples of graph/derivations (rdflib terms) and how many data triples rest on imports alone."""
-    from rdflib import Literal, URIRef
-
-    a, derivation = URIRef(RDF + "type"), URIRef(CK + "Derivation")
-    subj, pred, obj = URIRef(RDF + "subject"), URIRef(RDF + "predicate"), URIRef(RDF + "object")
-    rule_p, axiom_p, premise_p = URIRef(CK + "rule"), URIRef(CK + "axiom"), URIRef(CK + "premise")
-    derived_from, count_p = URIRef(PROV + "wasDerivedFrom"), URIRef(CK + "derivedCount")
-    out = []
-    grouped: dict = defaultdict(int)
-    for t, (rule, axiom, premises, rests) in derivations.items():
-        if rests and all(g.startswith((EXT_GRAPH_NS, LINKS_GRAPH_NS)) for g in rests):
-            grouped[rests] += 1
+def _groups(derivations: dict) -> tuple[dict, int]:
+    """The groups of the derivations ({key: Group}) and how many data triples rest on imports alone."""
+    groups: dict = {}
+    for why in derivations.values():
+        key = group_key(why)
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = Group(group_iri(key), key[0], key[1], key[2])
+        g.count += 1
+        if key[0] is None:
             continue
-        d = URIRef(derivation_iri(t))
-        out += [(d, a, derivation), (d, subj, t[0]), (d, pred, t[1]), (d, obj, t[2]),
-                (d, rule_p, Literal(rule)), (d, axiom_p, axiom)]
-        out += [(d, derived_from, URIRef(g)) for g in sorted(rests)]
-        out += [(d, premise_p, URIRef(derivation_iri(pr))) for pr in premises if pr in derivations]
-    for rests, n in sorted(grouped.items(), key=lambda kv: sorted(kv[0])):
-        d = URIRef(DERIVATION_NS + "imports-" + hashlib.sha1(" ".join(sorted(rests)).encode()).hexdigest()[:12])
-        out += [(d, a, derivation), (d, count_p, Literal(n))]
-        out += [(d, derived_from, URIRef(g)) for g in sorted(rests)]
-    return out, sum(grouped.values())
+        for pr in why[2]:
+            pw = derivations.get(pr)
+            if pw is not None:
+                pk = group_key(pw)
+                if pk != key:
+                    g.premises.add(pk)
+    for g in groups.values():  # premise keys -> IRIs (every premise's group is a key of groups)
+        g.premises = {groups[k].iri for k in g.premises}
+    return groups, sum(g.count for g in groups.values() if g.rule is None)
+
+
+def _quads(prov: Provenance, conv=None):
+    import pyoxigraph as ox
+
+    from chainkg.build.load import DERIVATIONS_GRAPH
+
+    if conv is None:
+        from chainkg.build.terms import to_ox
+
+        memo: dict = {}
+
+        def conv(t):
+            r = memo.get(t)
+            if r is None:
+                r = memo[t] = to_ox(t)
+            return r
+
+    nodes = {key: ox.NamedNode(g.iri) for key, g in prov.groups.items()}
+    for t, why in prov.derivations.items():
+        key = group_key(why)
+        if key[0] is not None:
+            yield ox.Quad(conv(t[0]), conv(t[1]), conv(t[2]), nodes[key])
+    g = ox.NamedNode(DERIVATIONS_GRAPH)
+    a, derivation = ox.NamedNode(RDF + "type"), ox.NamedNode(CK + "Derivation")
+    rule_p, axiom_p, premise_p = ox.NamedNode(CK + "rule"), ox.NamedNode(CK + "axiom"), ox.NamedNode(CK + "premise")
+    derived_from, count_p = ox.NamedNode(PROV + "wasDerivedFrom"), ox.NamedNode(CK + "derivedCount")
+    integer = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+    for key in sorted(prov.groups, key=lambda k: prov.groups[k].iri):
+        group, d = prov.groups[key], nodes[key]
+        yield ox.Quad(d, a, derivation, g)
+        yield ox.Quad(d, count_p, ox.Literal(str(group.count), datatype=integer), g)
+        if group.rule is not None:
+            yield ox.Quad(d, rule_p, ox.Literal(group.rule), g)
+            yield ox.Quad(d, axiom_p, conv(group.axiom), g)
+        for r in sorted(group.rests):
+            yield ox.Quad(d, derived_from, ox.NamedNode(r), g)
+        for p in sorted(group.premises):
+            yield ox.Quad(d, premise_p, ox.NamedNode(p), g)
 
 
 def trace_inputs(inputs, closure: set, inferred: set) -> Provenance:

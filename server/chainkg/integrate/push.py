@@ -270,9 +270,12 @@ def _describe(e: BaseException) -> str:
 
 def graph_group(graph: str) -> str:
     """The --graphs group of a graph IRI: claims, provenance, ontology, inferred, background,
-    imports (graph/ext/*), links (graph/links/*); anything else is named by its IRI only."""
+    imports (graph/ext/*), links (graph/links/*), derivations (graph/derivations and the derivation
+    groups' graphs, derivation/*); anything else is named by its IRI only."""
     if graph.startswith(CLAIM_NS):
         return "claims"
+    if graph.startswith(BASE_IRI + "derivation/"):
+        return "derivations"
     if graph.startswith(GRAPH_NS):
         segment = graph[len(GRAPH_NS):].split("/", 1)[0]
         return GROUP_OF_SEGMENT.get(segment, segment)

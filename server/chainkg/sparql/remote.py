@@ -481,9 +481,13 @@ class RemoteStore:
         return parse_results(data, cut, self.ds.genid, self.ds.client.url, self.ds.max_rows)
 
     def _graphs_filter(self) -> str:
+        from chainkg.build.load import DERIVATION_NS, is_derivation_group
+
         ds = self.ds
         if ds.own_namespace:  # every graph of the dataset is ours: one FILTER instead of a list of graphs
-            derived = "".join(f" && ?g != <{g}>" for g in sorted(ds.manifest.derived)) if self.kind == "asserted" else ""
+            derived = "".join(f" && ?g != <{g}>" for g in sorted(ds.manifest.derived)  # the groups: one test
+                              if not is_derivation_group(g)) + f' && !STRSTARTS(STR(?g), "{DERIVATION_NS}")' \
+                if self.kind == "asserted" else ""
             return (f'FILTER(STRSTARTS(STR(?g), "{BASE_IRI}") && !STRSTARTS(STR(?g), "{SERVING_NS}"){derived})')
         graphs = ds.graph_names() if self.kind != "asserted" else [g for g in ds.graph_names() if g not in ds.manifest.derived]
         return "VALUES ?g { " + " ".join(f"<{g}>" for g in graphs) + " }"
@@ -682,7 +686,7 @@ def prebuild_search_index(cache_dir, ds: RemoteDataset) -> None:
 def serving_graphs(ds, genid: str):
     """(graph IRI, triples) of the graphs `serve --store` needs beside the pushed ones: the distinct
     unions (every graph; the asserted ones) and, last, the manifest. Blank nodes skolemised."""
-    from chainkg.build.load import DERIVED_GRAPHS
+    from chainkg.build.load import is_derived_graph
 
     def union(asserted: bool):
         store = ds.asserted_store if asserted else ds.union_store
@@ -696,7 +700,7 @@ def serving_graphs(ds, genid: str):
             yield ox.Triple(m, ox.NamedNode(HAS_PART), ox.NamedNode(g))
             yield ox.Triple(ox.NamedNode(g), ox.NamedNode(VOID_TRIPLES), ox.Literal(str(ds.count(g)),
                             datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")))
-            if g in DERIVED_GRAPHS:
+            if is_derived_graph(g):  # graph/inferred, inferred-schema, derivations, derivation/* groups
                 yield ox.Triple(ox.NamedNode(g), ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
                                 ox.NamedNode(DERIVED))
 

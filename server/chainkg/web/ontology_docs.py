@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 import pyoxigraph as ox
 
 from chainkg.build.dataset import FrozenDataset
-from chainkg.build.load import CK, INFERRED_GRAPH, ONTOLOGY_GRAPH
+from chainkg.build.load import CK, INFERRED_GRAPH, ONTOLOGY_GRAPH, is_derivation_group
 from chainkg.web.pages import DCT, OWL, RDF, RDFS, SKOS, TYPE, _Views, curie, graph_of, local_name
 
 CHARACTERISTICS = ("TransitiveProperty", "SymmetricProperty", "FunctionalProperty", "InverseFunctionalProperty",
@@ -64,7 +64,7 @@ def ontology_context(ds: FrozenDataset, lang: str, url) -> dict:
         instances[o.value] += 1
     uses, mentions = Counter(), Counter()
     for q in store:
-        if graph_of(q) != ONTOLOGY_GRAPH:
+        if graph_of(q) != ONTOLOGY_GRAPH and not is_derivation_group(graph_of(q)):  # not graph/inferred's copies
             uses[(q.predicate.value, graph_of(q) == INFERRED_GRAPH)] += 1
             if isinstance(q.object, ox.NamedNode) and graph_of(q) != INFERRED_GRAPH:
                 mentions[q.object.value] += 1

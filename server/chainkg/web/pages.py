@@ -14,7 +14,15 @@ from decimal import Decimal, InvalidOperation
 import pyoxigraph as ox
 
 from chainkg.build.dataset import PREFIXES, FrozenDataset
-from chainkg.build.load import BACKGROUND_GRAPH, CK, CLAIM_NS, DERIVATIONS_GRAPH, INFERRED_GRAPH, PROVENANCE_GRAPH
+from chainkg.build.load import (
+    BACKGROUND_GRAPH,
+    CK,
+    CLAIM_NS,
+    DERIVATIONS_GRAPH,
+    INFERRED_GRAPH,
+    PROVENANCE_GRAPH,
+    is_derivation_group,
+)
 from chainkg.sparql.limits import ResultCache
 
 RDF = PREFIXES["rdf"]
@@ -220,11 +228,13 @@ def describe(ds: FrozenDataset, iri: str, with_graph: bool = False) -> list[ox.Q
                 closure(q.object)
 
     for q in store.quads_for_pattern(node, None, None, None):
+        if is_derivation_group(graph_of(q)):  # a copy of a graph/inferred triple, filed by why it holds
+            continue
         out[q] = None
         if isinstance(q.object, ox.BlankNode):
             closure(q.object)
     for q in store.quads_for_pattern(None, None, node, None):
-        if graph_of(q) == DERIVATIONS_GRAPH:  # a derivation record naming it, not a statement about it
+        if graph_of(q) == DERIVATIONS_GRAPH or is_derivation_group(graph_of(q)):  # why, not what is stated
             continue
         out[q] = None
         if isinstance(q.subject, ox.BlankNode):  # a ranking on this list: keep whose ranking it is
@@ -284,26 +294,41 @@ class _Views:
 
     def because(self, subject) -> dict:
         """{(predicate, object): why} for the inferred statements about `subject`: the OWL 2 RL rule,
-        the axiom's term and the claims the statement rests on, from graph/derivations."""
+        the axiom's term and the claims the statement rests on. The derivation group's graph that
+        holds the statement (derivation/...) says which group; its description in graph/derivations
+        says why (one pattern over the subject's quads, then one description per group)."""
         if subject in self._because:
             return self._because[subject]
-        store, g = self.ds.store, ox.NamedNode(DERIVATIONS_GRAPH)
-        rdf = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-
-        def one(d, p):
-            return next((q.object for q in store.quads_for_pattern(d, ox.NamedNode(p), None, g)), None)
-
-        out = {}
-        for q in store.quads_for_pattern(None, ox.NamedNode(rdf + "subject"), subject, g):
-            d = q.subject
-            pred, obj, rule, axiom = one(d, rdf + "predicate"), one(d, rdf + "object"), one(d, CK + "rule"), one(d, CK + "axiom")
-            rests = sorted(x.object.value for x in store.quads_for_pattern(d, ox.NamedNode(PROV + "wasDerivedFrom"), None, g))
-            out[(pred, obj)] = {"rule": rule.value if rule is not None else "", "derivation": d.value,
-                                "axiom": self.term(axiom) if axiom is not None else None,
-                                "claims": [self.prov(x) for x in rests if x.startswith(CLAIM_NS)],
-                                "background": BACKGROUND_GRAPH in rests}
+        store = self.ds.store
+        out, groups = {}, {}
+        for q in store.quads_for_pattern(subject, None, None, None):
+            d = q.graph_name
+            if not is_derivation_group(graph_of(q)):
+                continue
+            if d not in groups:
+                groups[d] = self._group(d)
+            out[(q.predicate, q.object)] = groups[d]
         self._because[subject] = out
         return out
+
+    def _group(self, d) -> dict:
+        """The description of a derivation group (graph/derivations): rule, axiom, graphs rested on."""
+        store, g = self.ds.store, ox.NamedNode(DERIVATIONS_GRAPH)
+        rule = axiom = None
+        rests = []
+        for q in store.quads_for_pattern(d, None, None, g):
+            p = q.predicate.value
+            if p == CK + "rule":
+                rule = q.object
+            elif p == CK + "axiom":
+                axiom = q.object
+            elif p == PROV + "wasDerivedFrom":
+                rests.append(q.object.value)
+        rests.sort()
+        return {"rule": rule.value if rule is not None else "", "derivation": d.value,
+                "axiom": self.term(axiom) if axiom is not None else None,
+                "claims": [self.prov(x) for x in rests if x.startswith(CLAIM_NS)],
+                "background": BACKGROUND_GRAPH in rests}
 
     def provenance(self, graphs) -> dict:
         graphs = set(graphs)
@@ -319,7 +344,9 @@ def entity_context(ds: FrozenDataset, iri: str, lang: str, url, page: int = 1) -
     node = ox.NamedNode(iri)
     outgoing: dict[tuple, set] = defaultdict(set)
     for q in store.quads_for_pattern(node, None, None, None):
-        outgoing[(q.predicate, q.object)].add(graph_of(q))
+        g = graph_of(q)
+        if not is_derivation_group(g):  # a copy of a graph/inferred triple: `because` reads it
+            outgoing[(q.predicate, q.object)].add(g)
 
     types, groups, alignments = [], defaultdict(list), defaultdict(list)
     because = None
@@ -392,7 +419,7 @@ def incoming(v: _Views, node, page: int = 1) -> dict:
     store = v.ds.store
     entries: dict[tuple, set] = defaultdict(set)
     for q in store.quads_for_pattern(None, None, node, None):
-        if graph_of(q) == DERIVATIONS_GRAPH:  # a derivation record naming it (issue #15), not a statement
+        if graph_of(q) == DERIVATIONS_GRAPH or is_derivation_group(graph_of(q)):  # why (issue #15), not what
             continue
         if isinstance(q.subject, ox.BlankNode):  # e.g. a ranking on this list: show whose ranking
             for owner in store.quads_for_pattern(None, None, q.subject, None):

@@ -21,6 +21,7 @@ from chainkg.build.load import (
     INFERRED_SCHEMA_GRAPH,
     ONTOLOGY_GRAPH,
     PROVENANCE_GRAPH,
+    is_derivation_group,
 )
 
 VOID = "http://rdfs.org/ns/void#"
@@ -38,7 +39,8 @@ GRAPH_TITLES = {
     BACKGROUND_GRAPH: ("背景知识", "Background knowledge: administrative geography no article states"),
     INFERRED_GRAPH: ("推理结果", "Inferred: the OWL 2 RL closure, only the triples not asserted"),
     INFERRED_SCHEMA_GRAPH: ("推理所得的模式", "Inferred about the ontology's terms: subclass closures, restrictions"),
-    DERIVATIONS_GRAPH: ("推理依据", "Derivations: for each inferred triple, the rule, the axiom and the claims it rests on"),
+    DERIVATIONS_GRAPH: ("推理依据", "Derivations: for each group of inferred triples, the rule, the axiom and the claims "
+                                   "it rests on"),
 }
 
 
@@ -70,8 +72,13 @@ def counts(ds: FrozenDataset, base: str) -> dict:
         "triples": len(triples), "quads": len(ds.store), "entities": len(entities),
         "classes": len(classes), "properties": len(predicates),
         "distinct_subjects": len(subjects), "distinct_objects": len(objects),
-        "predicates": predicates, "graphs": stats.get("graphs") or {},
+        "predicates": predicates, "graphs": {g: n for g, n in (stats.get("graphs") or {}).items() if not is_derivation_group(g)},
         "claim_graphs": stats.get("claim_graphs", 0), "claim_triples": stats.get("claim_triples", 0),
+        # the derivation groups' graphs, one subset together (as the claims); a store's manifest lists each
+        "derivation_graphs": stats.get("derivation_graphs", 0) + sum(
+            1 for g in stats.get("graphs") or {} if is_derivation_group(g)),
+        "derivation_graph_triples": stats.get("derivation_graph_triples", 0) + sum(
+            n for g, n in (stats.get("graphs") or {}).items() if is_derivation_group(g)),
         "entities_per_class": stats.get("entities_per_class") or {},
         "claims_per_source": stats.get("claims_per_source") or {},
         "vocabularies": sorted({namespace(p) for p in predicates} | {namespace(c) for c in classes if c.startswith("http")}),
@@ -135,6 +142,17 @@ def void_triples(ds: FrozenDataset, base: str, service_root: str, dumps: list[di
             add(sub, DCT + "title", ox.Literal(zh, language="zh"))
         add(sub, DCT + "title", ox.Literal(en, language="en"))
     _imports_and_linksets(ds, dataset, add, iri, num)  # issue #10
+    if c["derivation_graphs"]:
+        groups = iri(base + "dataset#derivation-graphs")
+        add(dataset, VOID + "subset", groups)
+        add(groups, RDF_TYPE, iri(VOID + "Dataset"))
+        add(groups, DCT + "title", ox.Literal("推理结果，按推理依据分组（每组一个命名图）", language="zh"))
+        add(groups, DCT + "title", ox.Literal(
+            f"Inferred triples by why they hold: {c['derivation_graphs']} named graphs {base}derivation/…, one per "
+            "rule, axiom and set of graphs rested on, each described in graph/derivations (copies of graph/inferred)",
+            language="en"))
+        add(groups, VOID + "triples", num(c["derivation_graph_triples"]))
+        add(groups, DCT + "license", iri(LICENSE))
     claims = iri(base + "dataset#claims")
     add(dataset, VOID + "subset", claims)
     add(claims, RDF_TYPE, iri(VOID + "Dataset"))
