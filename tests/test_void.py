@@ -11,14 +11,9 @@ from rdflib import Literal, Namespace, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import DCTERMS, RDF
 
-from store_serving import KNOWN_DIFFERENCES, mark_known_difference
+from store_serving import mark_known_difference
 from test_dumps import cli
 from test_linked_data import ACCEPT, ld_config, ld_dataset, ld_project, ld_server, parse  # noqa: F401
-
-for _engine in ("oxigraph", "virtuoso"):
-    KNOWN_DIFFERENCES[("test_void_counts_match_chainkg_stats", _engine)] = (
-        "serve --store's VoID lists each graph's size from the push manifest, but not the build's claim, "
-        "per-source and per-class statistics, which the manifest does not carry")
 
 
 @pytest.fixture(autouse=True)

@@ -386,6 +386,7 @@ class Manifest:
     version: str
     graphs: dict  # graph IRI -> triples
     derived: frozenset
+    statistics: dict | None = None  # the build's statistics the push wrote (read_statistics)
 
 
 class RemoteStore:
@@ -561,8 +562,8 @@ class RemoteDataset:
         self.version = manifest.version
         self.genid = f"{GENID}{manifest.version}-"
         total = sum(manifest.graphs.values())
-        self.meta = {"stats": {"quads": total, "named_graphs": len(manifest.graphs), "graphs": dict(manifest.graphs)},
-                     "store": client.url}
+        self.meta = {"stats": {**(manifest.statistics or {}), "quads": total, "named_graphs": len(manifest.graphs),
+                               "graphs": dict(manifest.graphs)}, "store": client.url}
         self.own_namespace = all(g.startswith(BASE_IRI) and not g.startswith(SERVING_NS) for g in manifest.graphs)
         self._subjects: dict = {}  # (kind, subject) -> its quads, for the pages' many lookups of one node
         self._subjects_lock = threading.Lock()
@@ -589,7 +590,7 @@ class RemoteDataset:
         graphs = {r["g"].value: int(r["n"].value) if r["n"] is not None else 0 for r in rows if r["g"] is not None}
         derived = frozenset(r["g"].value for r in rows if r["g"] is not None and r["d"] is not None
                             and r["d"].value == DERIVED)
-        return cls(client, Manifest(versions.pop(), graphs, derived), max_rows)
+        return cls(client, Manifest(versions.pop(), graphs, derived, read_statistics(client, graphs)), max_rows)
 
     def prepare(self):
         return self
@@ -696,6 +697,7 @@ def serving_graphs(ds, genid: str):
     def manifest():
         m = ox.NamedNode(MANIFEST_GRAPH)
         yield ox.Triple(m, ox.NamedNode(OWL_VERSION), ox.Literal(ds.version))
+        yield from manifest_statistics(ds)
         for g in ds.graph_names():
             yield ox.Triple(m, ox.NamedNode(HAS_PART), ox.NamedNode(g))
             yield ox.Triple(ox.NamedNode(g), ox.NamedNode(VOID_TRIPLES), ox.Literal(str(ds.count(g)),
@@ -705,6 +707,79 @@ def serving_graphs(ds, genid: str):
                                 ox.NamedNode(DERIVED))
 
     return [(UNION_GRAPH, union(False)), (ASSERTED_UNION_GRAPH, union(True)), (MANIFEST_GRAPH, manifest())]
+
+
+_XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+VOID = "http://rdfs.org/ns/void#"
+DCT_SOURCE = "http://purl.org/dc/terms/source"
+_CLAIM_SOURCES = """SELECT DISTINCT ?claim ?source WHERE {
+  GRAPH ?g1 { ?claim a <https://w3id.org/chainkg/ontology#Claim> }
+  GRAPH ?g2 { ?claim <http://www.w3.org/ns/prov#wasDerivedFrom> ?source } } ORDER BY ?source ?claim"""
+
+
+def manifest_statistics(ds):
+    """The build's statistics (compute_stats) as VoID in the manifest, for serve --store's VoID:
+    the dataset's distinct triples (void:triples of the manifest); per class, a void:classPartition
+    with void:class and void:entities; per source, a subset with dct:source, void:triples (of its
+    claims' graphs) and a void:subset for each claim graph derived from it (their number is the
+    source's claims). The claim graphs' count and triples are those of the graphs the manifest lists."""
+    from chainkg.build.dataset import compute_stats
+
+    stats = ds.meta.get("stats") or compute_stats(ds)
+    m = ox.NamedNode(MANIFEST_GRAPH)
+
+    def num(n) -> ox.Literal:
+        return ox.Literal(str(int(n)), datatype=_XSD_INTEGER)
+
+    if stats.get("distinct_triples") is not None:
+        yield ox.Triple(m, ox.NamedNode(VOID + "triples"), num(stats["distinct_triples"]))
+    for i, (cls, n) in enumerate(sorted((stats.get("entities_per_class") or {}).items())):
+        part = ox.NamedNode(f"{MANIFEST_GRAPH}#class-{i + 1}")
+        yield ox.Triple(m, ox.NamedNode(VOID + "classPartition"), part)
+        yield ox.Triple(part, ox.NamedNode(VOID + "class"), ox.NamedNode(cls))
+        yield ox.Triple(part, ox.NamedNode(VOID + "entities"), num(n))
+    claims: dict[str, list[str]] = {}
+    for row in ds.select(_CLAIM_SOURCES, default_graph=[]):
+        claims.setdefault(row["source"], []).append(row["claim"])
+    for i, (source, d) in enumerate(sorted((stats.get("claims_per_source") or {}).items())):
+        part = ox.NamedNode(f"{MANIFEST_GRAPH}#source-{i + 1}")
+        yield ox.Triple(m, ox.NamedNode(VOID + "subset"), part)
+        yield ox.Triple(part, ox.NamedNode(DCT_SOURCE), ox.NamedNode(source))
+        yield ox.Triple(part, ox.NamedNode(VOID + "triples"), num(d["triples"]))
+        for claim in claims.get(source, ()):
+            yield ox.Triple(part, ox.NamedNode(VOID + "subset"), ox.NamedNode(claim))
+
+
+def read_statistics(client: StoreClient, graphs: dict) -> dict:
+    """What manifest_statistics wrote, as compute_stats' keys (those the manifest carries): {} from
+    a manifest pushed before it carried them."""
+    q = (f"SELECT ?t ?part ?cls ?n ?src ?claim WHERE {{ GRAPH <{MANIFEST_GRAPH}> {{ "
+         f"{{ <{MANIFEST_GRAPH}> <{VOID}triples> ?t }} UNION "
+         f"{{ <{MANIFEST_GRAPH}> <{VOID}classPartition> ?part . ?part <{VOID}class> ?cls ; <{VOID}entities> ?n }} UNION "
+         f"{{ <{MANIFEST_GRAPH}> <{VOID}subset> ?part . ?part <{DCT_SOURCE}> ?src ; <{VOID}triples> ?n "
+         f"OPTIONAL {{ ?part <{VOID}subset> ?claim }} }} }} }}")
+    _, data, cut = client.call([("query", q)], RESULTS_XML)
+    if cut:
+        raise StoreUnavailable(f"the store {client.url} sent a manifest larger than {MAX_ANSWER >> 20} MiB")
+    stats: dict = {}
+    per_class: dict[str, int] = {}
+    per_source: dict[str, dict] = {}
+    for r in parse_results(data, False, GENID, client.url, 0):
+        if r["t"] is not None:
+            stats["distinct_triples"] = int(r["t"].value)
+        elif r["cls"] is not None:
+            per_class[r["cls"].value] = int(r["n"].value)
+        elif r["src"] is not None:
+            d = per_source.setdefault(r["src"].value, {"claims": set(), "triples": int(r["n"].value)})
+            if r["claim"] is not None:
+                d["claims"].add(r["claim"].value)
+    claim_graphs = {g: n for g, n in graphs.items() if g.startswith(BASE_IRI + "claim/")}
+    if per_class or per_source or "distinct_triples" in stats:
+        stats.update(claim_graphs=len(claim_graphs), claim_triples=sum(claim_graphs.values()),
+                     entities_per_class=dict(sorted(per_class.items(), key=lambda kv: (-kv[1], kv[0]))),
+                     claims_per_source={s: {"claims": len(d["claims"]), "triples": d["triples"]}
+                                        for s, d in sorted(per_source.items())})
+    return stats
 
 
 def push_serving(ds, target, *, batch: int = 50_000) -> int:
