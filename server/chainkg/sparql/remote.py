@@ -494,11 +494,17 @@ class RemoteStore:
         return "VALUES ?g { " + " ".join(f"<{g}>" for g in graphs) + " }"
 
     def quads_for_pattern(self, subject=None, predicate=None, object=None, graph_name=None):  # noqa: A002
+        from chainkg.sparql.prefetch import cached, matching, pattern_key
+
+        key = pattern_key(self.kind, subject, predicate, object, graph_name)
+        if key is not None:  # a page's warm-up fetched it (prefetch.py), or an earlier lookup of the node
+            hit, quads = cached(self.ds, key)
+            if hit and quads is not None:
+                return matching(quads, subject, predicate, object, graph_name)
         if subject is not None and not isinstance(graph_name, ox.DefaultGraph):
             quads = self.ds.subject_quads(self.kind, subject)
             if quads is not None:
-                return [q for q in quads if (predicate is None or q.predicate == predicate)
-                        and (object is None or q.object == object) and (graph_name is None or q.graph_name == graph_name)]
+                return matching(quads, subject, predicate, object, graph_name)
         return self._fetch(subject, predicate, object, graph_name)
 
     def _fetch(self, subject=None, predicate=None, object=None, graph_name=None, limit: int | None = None):  # noqa: A002
@@ -565,7 +571,7 @@ class RemoteDataset:
         self.meta = {"stats": {**(manifest.statistics or {}), "quads": total, "named_graphs": len(manifest.graphs),
                                "graphs": dict(manifest.graphs)}, "store": client.url}
         self.own_namespace = all(g.startswith(BASE_IRI) and not g.startswith(SERVING_NS) for g in manifest.graphs)
-        self._subjects: dict = {}  # (kind, subject) -> its quads, for the pages' many lookups of one node
+        self._subjects: dict = {}  # (kind, "s"|"o", node, predicate, graph) -> quads, for the pages' lookups
         self._subjects_lock = threading.Lock()
         self._subject_quads = 0  # quads held in self._subjects
         self.store = RemoteStore(self, "named")
@@ -595,27 +601,48 @@ class RemoteDataset:
     def prepare(self):
         return self
 
-    SUBJECT_CACHE = 20_000  # subjects held per process (the data of one version never changes)
+    SUBJECT_CACHE = 50_000  # patterns held per process (the data of one version never changes): a hub page warms ~20k
     SUBJECT_QUADS = 100_000  # quads held in all, per process (review R2: a bound on memory, not on keys alone)
     SUBJECT_MAX = 2_000  # quads of one subject, at most, to be held; a larger one is asked pattern by pattern
 
     def subject_quads(self, kind: str, subject) -> list | None:
         """Every quad of `subject` in the store's view `kind`, fetched once (one call instead of one per
         label property), or None when it has more than SUBJECT_MAX quads."""
-        key = (kind, subject)
-        with self._subjects_lock:
-            if key in self._subjects:
-                return self._subjects[key]
+        key = (kind, "s", subject, None, None)
+        hit, value = self.cached_quads(key)
+        if hit:
+            return value
         store = {"named": self.store, "union": self.union_store, "asserted": self.asserted_store}[kind]
         quads = store._fetch(subject, limit=self.SUBJECT_MAX + 1)
         value = quads if len(quads) <= self.SUBJECT_MAX else None
+        self.remember(key, value)
+        return value
+
+    def cached_quads(self, key: tuple) -> tuple[bool, list | None]:
+        """(held, quads) of a pattern key (kind, "s" or "o", node, predicate or None, graph or None):
+        the quads of that node as subject or object in the view `kind`; quads None: more than
+        SUBJECT_MAX of them (asked pattern by pattern)."""
         with self._subjects_lock:
-            held = self._subject_quads + len(value or ())
+            if key in self._subjects:
+                return True, self._subjects[key]
+        return False, None
+
+    def remember(self, key: tuple, value: list | None) -> None:
+        """Hold a node's quads (see cached_quads) within SUBJECT_CACHE keys and SUBJECT_QUADS quads."""
+        with self._subjects_lock:
+            held = self._subject_quads + len(value or ()) - len(self._subjects.get(key) or ())
             if len(self._subjects) >= self.SUBJECT_CACHE or held > self.SUBJECT_QUADS:
                 self._subjects.clear()
                 held = len(value or ())
             self._subjects[key], self._subject_quads = value, held
-        return value
+
+    def warm(self, build):
+        """Fetch every node a page reads before it is built, a level of the page per call (prefetch.py):
+        `build(dataset)` builds the page; it is run dry until it reads only cached nodes, and what
+        that last run built is returned (None if it did not get there)."""
+        from chainkg.sparql.prefetch import warm
+
+        return warm(self, build)
 
     def graph_names(self) -> list[str]:
         return sorted(self.manifest.graphs)

@@ -213,6 +213,10 @@ def describe(ds: FrozenDataset, iri: str, with_graph: bool = False) -> list[ox.Q
     """The quads that describe a resource: its outgoing triples (asserted and inferred), the
     blank nodes it points to (quantities, rankings), incoming triples, and the provenance of
     every claim that holds one of them. with_graph adds the content of the graph named iri."""
+    if getattr(ds, "warm", None) is not None:  # serve --store: the nodes it reads, fetched a level per call
+        quads = ds.warm(lambda dry: describe(dry, iri, with_graph))
+        if quads is not None:
+            return quads
     store = ds.store
     node = ox.NamedNode(iri)
     out: dict[ox.Quad, None] = {}
@@ -339,6 +343,12 @@ class _Views:
 
 def entity_context(ds: FrozenDataset, iri: str, lang: str, url, page: int = 1) -> dict:
     """Everything an entity page shows; url(iri) maps an IRI to a link on this server."""
+    if getattr(ds, "warm", None) is not None:  # serve --store: the nodes it reads, fetched a level per call
+        ctx = ds.warm(lambda dry: entity_context(dry, iri, lang, url, page))
+        if ctx is not None:  # built from cached nodes only: the page, but for its figures (a saved query)
+            from chainkg.web.charts import entity_figures
+            ctx["figures"] = entity_figures(ds, iri, lang, url)
+            return ctx
     v = _Views(ds, lang, url)
     store = ds.store
     node = ox.NamedNode(iri)
@@ -387,7 +397,7 @@ def entity_context(ds: FrozenDataset, iri: str, lang: str, url, page: int = 1) -
         ctx["graph"] = graph_content(v, node)
     ctx["claims"] = number_claims(ctx)
     from chainkg.web.charts import entity_figures  # the saved query figures-of, run as the API runs it
-    ctx["figures"] = entity_figures(ds, iri, lang, url)
+    ctx["figures"] = None if getattr(ds, "dry_run", False) else entity_figures(ds, iri, lang, url)
     return ctx
 
 
