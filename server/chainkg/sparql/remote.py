@@ -535,8 +535,11 @@ class RemoteStore:
         return iter(self.quads_for_pattern())
 
     def __len__(self) -> int:
-        result = self.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
-        return int(next(iter(result))["n"].value)
+        """The quads of the dataset's graphs (of the asserted ones for "asserted"), asked as a lookup
+        of our own: the graphs named by one FILTER, not by a named-graph-uri each (Virtuoso did not
+        answer this count within 54 s with the ~1,700 graphs of the derivation groups named)."""
+        return int(next(iter(self._lookup(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} "
+                                          f"{self._graphs_filter()} }}")))["n"].value)
 
     def __contains__(self, quad) -> bool:
         genid = self.ds.genid
