@@ -91,6 +91,29 @@ def test_cq30_licang_life_health_measures(saved):
     assert all(r["source"].endswith(SRC_004) for r in rows)
 
 
+def test_cq30_planned_focuses_are_target_measures(saved):
+    """Issue #12: a district's future-worded focus (将聚焦, 下一步将瞄准, 将集中力量打造) is a target work measure, so
+    CQ30 answers it as planned; the district states no ck:focusesOn of it (a focus has no time or modality)."""
+    rows = saved("cq30-work-measures", district=ID + "jimo-district", industry=ID + "green-energy-industry")
+    got = {(r["measureLabel"], r["modality"], r["time"]) for r in rows}
+    assert {("瞄准风电装备制造、海上风光氢储等赛道", "target", "2025-01"),
+            ("集中力量打造汽车和绿色能源两个千亿级产业", "target", "2025")} <= got
+    life = {r["measureLabel"] for r in saved("cq30-work-measures")}
+    assert "聚焦合成生物、基因和细胞诊疗、医疗器械、医疗服务等细分赛道" in life
+
+
+def test_no_place_focus_from_a_plan_clause(kg):
+    """The claims issue #12 converted state no ck:focusesOn of the district or park any more."""
+    converted = ["004-jimo-energy-tracks", "004-jimo-two-industries", "004-jimo-vehicle-targets", "004-jimo-deep-sea",
+                 "004-chengyang-next-steps", "004-licang-3-2-4", "004-licang-life-health-tracks", "004-shibei-light-industry",
+                 "004-jiaozhou-sub-tracks", "004-jiaozhou-yihai-kerry", "004-laoshan-smart-home-upstream",
+                 "004-laoshan-ai-2025-plan", "004-shinan-ai-models", "004-new-display-park-plans", "002-vr-park-goal"]
+    for name in converted:
+        g = "https://w3id.org/chainkg/claim/" + name
+        q = (f"PREFIX ck: <https://w3id.org/chainkg/ontology#> ASK {{ GRAPH <{g}> {{ ?s ck:hasMeasure ?m }} "
+             f"FILTER NOT EXISTS {{ GRAPH <{g}> {{ ?s ck:focusesOn ?x }} }} }}")
+        assert bool(kg.query(q)), name
+
 def test_cq31_figures_of_the_ic_park_have_every_column(saved):
     rows = saved("figures-of", entity=ID + "qingdao-ic-industrial-park")
     assert rows
