@@ -100,17 +100,13 @@ class Inputs:
     def graphs(self) -> dict:
         """{URIRef: rdflib Graph}, built from the quads on first use (distinct triples, as before)."""
         if self._graphs is None:
+            from functools import lru_cache
+
             from rdflib import Graph, URIRef
 
             from chainkg.build.terms import to_rdflib
 
-            memo: dict = {}
-
-            def conv(t):
-                r = memo.get(t)
-                if r is None:
-                    r = memo[t] = to_rdflib(t)
-                return r
+            conv = lru_cache(maxsize=None)(to_rdflib)
 
             graphs = {}
             for name, quads in self.quads.items():

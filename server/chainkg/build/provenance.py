@@ -376,15 +376,11 @@ def _quads(prov: Provenance, conv=None):
     from chainkg.build.load import DERIVATIONS_GRAPH
 
     if conv is None:
+        from functools import lru_cache
+
         from chainkg.build.terms import to_ox
 
-        memo: dict = {}
-
-        def conv(t):
-            r = memo.get(t)
-            if r is None:
-                r = memo[t] = to_ox(t)
-            return r
+        conv = lru_cache(maxsize=None)(to_ox)  # a group's description repeats its terms: convert each once
 
     nodes = {key: ox.NamedNode(g.iri) for key, g in prov.groups.items()}
     for t, why in prov.derivations.items():
