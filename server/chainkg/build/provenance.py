@@ -270,16 +270,20 @@ def trace(closure: set, asserted_graphs: dict, inferred: set, ontology_nodes: se
         if t in known:
             return
         rests = frozenset().union(*(known[pr][3] for pr in premises))
-        heapq.heappush(heap, (len(rests), next(tick), t, (rule, axiom, premises, rests)))
+        # ties on cost go to the first graphs in IRI order, then the rule, the axiom and the triple: the order
+        # of settling (and so each triple's group and each group's IRI) does not depend on set order, which
+        # varies per process (PYTHONHASHSEED)
+        heapq.heappush(heap, (len(rests), tuple(sorted(rests)), rule, str(axiom), (str(t[0]), str(t[1]), str(t[2])),
+                              next(tick), t, (rule, axiom, premises, rests)))
 
     for t, graphs in asserted_graphs.items():
-        heapq.heappush(heap, (0, next(tick), t, (None, None, (), frozenset(graphs))))
+        heapq.heappush(heap, (0, (), "", "", (), next(tick), t, (None, None, (), frozenset(graphs))))
 
     # Knuth's generalisation of Dijkstra: a triple is settled with the derivation that rests on the
     # fewest graphs (a conclusion rests on at least what each premise rests on, so no later
     # derivation can do better); premises are always settled first, so no derivation is circular.
     while heap:
-        _cost, _n, t, why = heapq.heappop(heap)
+        *_order, t, why = heapq.heappop(heap)
         if t in known:
             continue
         known[t] = why
