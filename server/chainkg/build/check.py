@@ -251,7 +251,8 @@ class Vocabulary:
 CATALOGUE_PREDICATES = {RDF_TYPE, RDFS + "label", RDFS + "comment", CK + "note"} | {
     DCTERMS + p for p in ("identifier", "title", "publisher", "creator", "date", "language", "source",
                           "license", "description", "alternative", "bibliographicCitation")}
-CLAIM_DESCRIPTION_PREDICATES = {RDF_TYPE, PROV + "wasDerivedFrom", CK + "evidence", CK + "note", RDFS + "comment"}
+CLAIM_DESCRIPTION_PREDICATES = {RDF_TYPE, PROV + "wasDerivedFrom", CK + "evidence", CK + "note", RDFS + "comment",
+                                CK + "reviewedAsActual", SKOS + "editorialNote"}
 BACKGROUND_PREDICATES = {RDF_TYPE, RDFS + "label", SKOS + "prefLabel", SKOS + "altLabel",
                          CK + "locatedIn", CK + "contains", CK + "adjacentTo"}
 BACKGROUND_SOURCE = SOURCE_NS + "background"
@@ -294,7 +295,7 @@ def role_problem(role: str, s, p, o, vocab: Vocabulary, graph: str | None = None
         return None
     if role == "claim-description":
         if p_ not in CLAIM_DESCRIPTION_PREDICATES:
-            return f"a claim is described by its type, source and evidence only; {_short_any(p_)} belongs inside a claim"
+            return f"a claim is described by its type, source, evidence, notes and reviews only; {_short_any(p_)} belongs inside a claim"
         if p_ == RDF_TYPE and o_ != CK + "Claim":
             return f"a claim description types it as ck:Claim, not {_short_any(o_)}"
         if p_ == PROV + "wasDerivedFrom" and not (isinstance(o, URIRef) and o_.startswith(SOURCE_NS)):

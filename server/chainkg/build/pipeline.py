@@ -128,6 +128,10 @@ def run_stages(config: Config, version: str, progress: Callable | None = None) -
          if not disagreements else f"figures   {timings['consistency']:6.2f}s  {len(disagreements)} disagreement(s)")
     if disagreements:
         raise FiguresDisagree(disagreements)
+    from chainkg.build import tense
+
+    future_warnings = tense.check(inputs)  # W10: actual figures in future-worded clauses
+    timings["consistency"] = time.perf_counter() - t
 
     # -- issue #10: declared imports and reviewed links join the asserted graphs (chainkg.integrate.step)
     from chainkg.integrate.step import ImportProblem, integrate
@@ -173,7 +177,7 @@ def run_stages(config: Config, version: str, progress: Callable | None = None) -
     timings["freeze"] = time.perf_counter() - t
     _say(progress, f"freeze    {timings['freeze']:6.2f}s  {len(dataset.store)} quads")
     return BuildResult(dataset=dataset, cached=False, timings=timings,
-                       warnings=report.warnings + closure_warnings + ext_warnings)
+                       warnings=report.warnings + future_warnings + closure_warnings + ext_warnings)
 
 
 def _freeze(inputs: Inputs, inferred, version: str, meta: dict) -> FrozenDataset:
