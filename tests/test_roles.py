@@ -115,7 +115,9 @@ def test_the_shortcuts_are_derived_with_their_claims(kg):
     assert got == {("chainLeaderOf", "grain-oil-food-processing-industry"), ("chainLeaderOf", "jiaozhou"),
                    ("leadingEnterpriseOf", "grain-oil-food-processing-industry"), ("leadingEnterpriseOf", "jiaozhou")}, got
     assert ask(kg, PREFIX + f"ASK {{ GRAPH <{G}inferred> {{ id:jiaozhou ck:hasChainLeader id:yihai-kerry . "
-                           "id:qingdao-new-display-industrial-park ck:hasChainLeader id:boe } }")
+                           "id:qingdao-new-display-industrial-park ck:hasChainLeader id:boe-qingdao-base } }")
+    # 003 names the base as the 链主 ("链主"京东方青岛生产基地); the enterprise is reached through its operator
+    assert ask(kg, PREFIX + "ASK { id:boe-qingdao-base ck:operatedBy id:boe }")
     why = kg.select(PREFIX + f"""SELECT ?rule ?axiom ?g WHERE {{ GRAPH ?d {{ id:yihai-kerry ck:chainLeaderOf id:jiaozhou }}
         GRAPH <{G}derivations> {{ ?d ck:rule ?rule ; ck:axiom ?axiom ; prov:wasDerivedFrom ?g }} }}""")
     assert {(r["rule"], r["axiom"]) for r in why} == {("prp-spo2", CK + "chainLeaderOf")}, why
