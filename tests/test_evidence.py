@@ -89,3 +89,26 @@ def test_every_claim_cites_an_article_in_its_language(kg):
         }""")
     wrong = [r for r in rows if r["qlang"] != r["lang"]]
     assert not wrong, wrong[:5]
+
+
+# issue #12 item 8: what an annotator says of the article (未给年份, 原文未写明…, 非仅7月, "the article names no…")
+# goes in skos:editorialNote, not inside the names, descriptions and notes that read as the claims' data
+# (the ontology's own terms may name such a case: ck:UnspecifiedGrowth is 同比增长（原文未说明指标）)
+ANNOTATOR_GLOSS = re.compile(r"[（(][^）)]*(原文|文章|未给|未写明|未说明|非仅|the article|not stated)[^）)]*[）)]|；文章|; the article", re.I)
+TEXTS = """
+PREFIX ck: <https://w3id.org/chainkg/ontology#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+SELECT ?g ?s ?p ?text WHERE {
+  VALUES ?p { rdfs:label skos:prefLabel skos:altLabel dcterms:description rdfs:comment ck:note ck:originalWording }
+  GRAPH ?g { ?s ?p ?text }
+  FILTER (isLiteral(?text) && STRSTARTS(STR(?g), "https://w3id.org/chainkg/claim/"))
+}"""
+
+
+def test_annotator_glosses_are_editorial_notes_not_data(kg):
+    rows = kg.select(TEXTS)
+    assert len(rows) > 1000, len(rows)  # the query reads the claims' names and notes
+    glossed = [(r["g"], r["s"], r["p"], r["text"]) for r in rows if ANNOTATOR_GLOSS.search(r["text"])]
+    assert not glossed, "an annotator's words inside the data (move them to skos:editorialNote):\n" + "\n".join(map(str, glossed[:10]))
