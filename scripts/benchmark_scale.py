@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Scale benchmark (not a test; issue #11): build and serve synthetic chain graphs of growing size.
 
-    .venv/bin/python scripts/benchmark_scale.py                  # 10k, 50k, 100k: a few minutes
+    .venv/bin/python scripts/benchmark_scale.py                  # 20k, 50k, 100k: a few minutes
     .venv/bin/python scripts/benchmark_scale.py --big            # adds 250k, 500k and 1M
     .venv/bin/python scripts/benchmark_scale.py --sizes 1e6 --no-serve
 
@@ -39,10 +39,11 @@ import benchmark_sparql as bs  # noqa: E402
 
 from chainkg.sparql.sandbox import children, smaps_rollup  # noqa: E402
 
-DEFAULT_SIZES = ("1e4", "5e4", "1e5")
+DEFAULT_SIZES = ("2e4", "5e4", "1e5")  # one replica of the real graph is about 11k
 BIG_SIZES = ("2.5e5", "5e5", "1e6")
 MB = 1 << 20
-STAGES = ("load", "validate", "reason", "freeze", "saved")
+# the stage lines `chainkg build` prints; its second "validate" line (after reasoning) is "closure"
+STAGES = ("load", "validate", "figures", "reason", "trace", "closure", "freeze", "saved")
 RESTART = (
     "import time; t=time.perf_counter(); from pathlib import Path; from chainkg.config import Config; "
     "from chainkg.build.pipeline import build; r=build(Config(root=Path({root!r}), build_dir=Path({b!r}))); "
@@ -67,10 +68,10 @@ def run_measured(cmd: list[str], **kwargs) -> tuple[str, float, float]:
 
 def stage_times(text: str) -> dict:
     out = {}
-    for stage in STAGES:
-        m = re.search(rf"^{stage}\s+([\d.]+)s", text, re.MULTILINE)
-        if m:
-            out[stage] = float(m.group(1))
+    for m in re.finditer(r"^(\w+)\s+([\d.]+)s(.*)$", text, re.MULTILINE):
+        stage = "closure" if m.group(1) == "validate" and "after reasoning" in m.group(3) else m.group(1)
+        if stage in STAGES and stage not in out:
+            out[stage] = float(m.group(2))
     return out
 
 
@@ -168,7 +169,7 @@ def throughput(project: Path, build_dir: Path, work: Path, duration: int, connec
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", nargs="*", help="asserted triples per run (default 1e4 5e4 1e5)")
+    ap.add_argument("--sizes", nargs="*", help="asserted triples per run (default 2e4 5e4 1e5)")
     ap.add_argument("--big", action="store_true", help="also 250k, 500k and 1M (about half an hour)")
     ap.add_argument("--no-serve", action="store_true", help="skip the throughput runs")
     ap.add_argument("--no-rebuild", action="store_true", help="skip the rebuild after editing one article")
@@ -206,7 +207,7 @@ def main() -> None:
             stages = stage_times(text)
             restart_out, restart_wall, restart_rss = run_measured(
                 [python, "-c", RESTART.format(root=str(project), b=str(build_dir))])
-            edited, rebuild = Path("(skipped)"), 0.0
+            edited, rebuild = Path("(skipped)"), None
             if not args.no_rebuild:
                 edited = edit_one_article(project)
                 _text, rebuild, _rss = run_measured([chainkg, "--root", str(project), "--build-dir", str(build_dir),
@@ -216,7 +217,8 @@ def main() -> None:
             print(f"\n== {asserted:,} asserted triples: cold build {cold:.1f} s "
                   f"({', '.join(f'{k} {v:.1f}' for k, v in stages.items())}), peak RSS {rss:.2f} GB; "
                   f"cached restart {row['restart']:.2f} s ({restart_rss:.2f} GB); "
-                  f"rebuild after editing {edited.name}: {rebuild:.1f} s", flush=True)
+                  + ("no rebuild (--no-rebuild)" if rebuild is None else f"rebuild after editing {edited.name}: {rebuild:.1f} s"),
+                  flush=True)
             if not args.no_serve:
                 tput, memory = throughput(project, build_dir, work, args.duration, args.connections)
                 row["throughput"], row["memory"] = tput, memory
@@ -225,16 +227,19 @@ def main() -> None:
                           f"   ratio {_ratio(rps):.2f}", flush=True)
             print(f"   load average {_loadavg()} at the end", flush=True)
             rows.append(row)
-    print("\n| asserted triples | load | validate | reason | freeze | save | whole build | peak RSS "
+    print("\n| asserted triples | load | validate | reason | trace | validate after reasoning | freeze | save "
+          "| whole build | peak RSS "
           "| cached restart | rebuild after one edit | throughput ratio (min over queries) "
           "| per web worker PSS / private | per evaluator private |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         ratio = min((_ratio(v) for v in r["throughput"].values()), default=None) \
             if "throughput" in r else None
+        rebuild = "not run" if r["rebuild"] is None else f"{r['rebuild']:.1f} s"
         print(f"| {r['n']:,} | {r.get('load', 0):.1f} s | {r.get('validate', 0):.1f} s | {r.get('reason', 0):.1f} s "
+              f"| {r.get('trace', 0):.1f} s | {r.get('closure', 0):.1f} s "
               f"| {r.get('freeze', 0):.1f} s | {r.get('saved', 0):.1f} s | {r['build']:.1f} s | {r['rss']:.2f} GB "
-              f"| {r['restart']:.2f} s, {r['restart_rss']:.2f} GB | {r['rebuild']:.1f} s "
+              f"| {r['restart']:.2f} s, {r['restart_rss']:.2f} GB | {rebuild} "
               f"| {'-' if ratio is None else f'{ratio:.2f}'} | {_worst(r, 'worker', 'pss')} / {_worst(r, 'worker', 'private')} "
               f"| {_worst(r, 'evaluator', 'private')} |")
 
