@@ -23,9 +23,6 @@ LIVE_ARGS = ["--workers", "2", "--threads", "4", "--timeout", "2", "--max-rows",
 
 # (test function, engine) -> what the store does differently: a strict xfail with this reason.
 KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {
-    ("test_row_limit_is_reported_not_silent", "virtuoso"):
-        "computes a whole answer before it sends its first row: SELECT over all 109k quads (and CONSTRUCT of "
-        "them) passes the test server's 2 s limit (504) where Oxigraph streams the first 500 rows",
     ("test_inferred_false_answers_over_asserted_triples_only", "virtuoso"):
         "FILTER NOT EXISTS { GRAPH ?g {...} } over every inferred triple does not answer within the test "
         "server's 2 s limit (504)",

@@ -248,18 +248,34 @@ def test_etag_and_304(live_server):
     assert other.status_code == 200 and other.headers["ETag"] != etag
 
 
-def test_row_limit_is_reported_not_silent(live_server):
+def _cut_or_timed_out(r, request) -> bool:
+    """True for an answer cut at the row limit; False for a store that may instead pass the time limit.
+    Virtuoso computes a whole answer before it sends its first row, so a query over every quad
+    passes the test server's 2 s limit or not depending on the machine's load (a strict xfail here
+    failed as XPASS on a quiet machine): either a truncated 200 or a clear 504 naming the limit,
+    never a silent partial answer. Oxigraph and the embedded store stream: always the 200."""
+    if r.status_code == 504 and request.node.callspec.params.get("live_server") == "virtuoso":
+        assert re.search(r"time limit|did not answer within", r.text), r.text[:300]
+        return False
+    assert r.status_code == 200, r.text[:300]
+    return True
+
+
+def test_row_limit_is_reported_not_silent(live_server, request):
     q = "SELECT ?s ?p ?o WHERE { ?s ?p ?o }"  # the test server returns at most 500 rows
     r = get(live_server, q)
-    doc = r.json()
-    assert len(doc["results"]["bindings"]) == 500
-    assert doc["truncated"] is True
-    assert r.headers["X-Result-Truncated"] == "true" and r.headers["X-Result-Limit"] == "500"
+    if _cut_or_timed_out(r, request):
+        doc = r.json()
+        assert len(doc["results"]["bindings"]) == 500
+        assert doc["truncated"] is True
+        assert r.headers["X-Result-Truncated"] == "true" and r.headers["X-Result-Limit"] == "500"
     r = get(live_server, q, format="csv")
-    assert r.headers["X-Result-Truncated"] == "true"
-    assert len(list(csv.reader(io.StringIO(r.text)))) == 501
+    if _cut_or_timed_out(r, request):
+        assert r.headers["X-Result-Truncated"] == "true"
+        assert len(list(csv.reader(io.StringIO(r.text)))) == 501
     r = get(live_server, "CONSTRUCT WHERE { ?s ?p ?o }", format="ntriples")
-    assert r.headers["X-Result-Truncated"] == "true" and len(r.text.splitlines()) == 500
+    if _cut_or_timed_out(r, request):
+        assert r.headers["X-Result-Truncated"] == "true" and len(r.text.splitlines()) == 500
     small = get(live_server, LABELS)
     assert "X-Result-Truncated" not in small.headers and "truncated" not in small.json()
 
