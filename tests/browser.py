@@ -51,3 +51,12 @@ def wait(predicate, timeout: float = 15.0):
             return value
         time.sleep(0.1)
     raise AssertionError("timed out waiting")
+
+
+def completions(driver) -> list[str]:
+    """The workbench's completions on offer (empty while the list is hidden), read in one script:
+    the list is re-rendered as the user types, so reading its items one WebDriver call at a time
+    raced with it (a stale element in a CI run)."""
+    return driver.execute_script(
+        "const box = document.getElementById('completions');"
+        "return box.hidden ? [] : Array.from(box.querySelectorAll('li'), li => li.getAttribute('data-insert'));")

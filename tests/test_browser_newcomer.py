@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from browser import start_chromium, wait
+from browser import completions, start_chromium, wait
 
 SHOTS = Path(__file__).resolve().parents[1] / "test-output" / "browser"
 
@@ -27,15 +27,6 @@ def browser():
 
 def shot(driver, name: str) -> None:
     driver.save_screenshot(str(SHOTS / f"{name}.png"))
-
-
-def completions(driver) -> list[str]:
-    from selenium.webdriver.common.by import By
-
-    box = driver.find_element(By.ID, "completions")
-    if not box.is_displayed():
-        return []
-    return [li.get_attribute("data-insert") for li in box.find_elements(By.TAG_NAME, "li")]
 
 
 def type_and_complete(driver, ta, text: str, expected: str) -> None:

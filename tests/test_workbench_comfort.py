@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import pytest
 
-from browser import start_chromium, wait
+from browser import completions, start_chromium, wait
 from chainkg.sparql.messages import GROUP_CONCAT_HINT, group_concat_without_str
 from chainkg.web.app import create_app
 
@@ -91,14 +91,6 @@ def browser():
     driver.quit()
 
 
-def offered(driver) -> list[str]:
-    """The completions on offer, read in one script: the list is re-rendered as the user types, so
-    reading its items one WebDriver call at a time raced with it (a stale element in a CI run)."""
-    return driver.execute_script(
-        "const box = document.getElementById('completions');"
-        "return box.hidden ? [] : Array.from(box.querySelectorAll('li'), li => li.getAttribute('data-insert'));")
-
-
 def test_prefix_completion_and_its_keys(browser, live_server):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -108,21 +100,21 @@ def test_prefix_completion_and_its_keys(browser, live_server):
     ta.clear()
     ta.send_keys("PREFIX ")
     ta.send_keys(Keys.CONTROL, " ")  # Ctrl+Space: every known namespace
-    assert wait(lambda: len(offered(browser)) >= 5)
+    assert wait(lambda: len(completions(browser)) >= 5)
     ta.send_keys("pro")
     prov = ["prov: <http://www.w3.org/ns/prov#>"]
     # the list is recomputed a moment after each key: wait until it has settled on prov, or Tab can
     # arrive while it is closed between two renderings (and insert spaces)
-    assert wait(lambda: offered(browser) == prov and (time.sleep(0.3) or offered(browser) == prov))
+    assert wait(lambda: completions(browser) == prov and (time.sleep(0.3) or completions(browser) == prov))
     ta.send_keys(Keys.TAB)  # Tab takes it (and inserts no spaces)
     assert ta.get_attribute("value") == "PREFIX prov: <http://www.w3.org/ns/prov#>"
     ta.send_keys("\nSELECT * { ?s ck:tenan")
-    wait(lambda: "ck:tenantOf" in offered(browser))
+    wait(lambda: "ck:tenantOf" in completions(browser))
     ta.send_keys(Keys.ESCAPE)
-    wait(lambda: not offered(browser))
+    wait(lambda: not completions(browser))
     assert ta.get_attribute("value").endswith("ck:tenan")  # Escape changed nothing
     ta.send_keys("tOf ?park }")
-    assert not offered(browser)
+    assert not completions(browser)
 
 
 def test_labels_in_the_readers_language_and_the_group_concat_hint(browser, live_server):
