@@ -232,7 +232,7 @@
 
   function completer(ta, sync, prefixes, vocab, base) {
     var list = document.getElementById("completions"), wrapper = ta.parentNode;
-    var items = [], active = -1, timer = null, seq = 0;
+    var items = [], active = -1, timer = null, seq = 0, blurTimer = null;
 
     function close() { list.hidden = true; list.innerHTML = ""; items = []; active = -1; }
 
@@ -346,7 +346,13 @@
     }
 
     ta.addEventListener("input", function (e) { if (e.isTrusted !== false) suggest(false); });
-    ta.addEventListener("blur", function () { setTimeout(close, 150); });
+    // the list closes a moment after the editor loses the focus, unless the focus has come back: a
+    // blur's late timer (timers wait behind a burst of keys) closed the list the next keys opened
+    ta.addEventListener("blur", function () {
+      clearTimeout(blurTimer);
+      blurTimer = setTimeout(function () { if (document.activeElement !== ta) close(); }, 150);
+    });
+    ta.addEventListener("focus", function () { clearTimeout(blurTimer); });
     wrapper.addEventListener("keydown", function (e) {  // capture: before the editor's own Tab and Ctrl+Enter
       if (e.key === " " && e.ctrlKey) { e.preventDefault(); e.stopPropagation(); suggest(true); return; }
       if (list.hidden) return;
