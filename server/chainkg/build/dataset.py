@@ -238,10 +238,11 @@ class FrozenDataset:
 
             sparql = inject_values(sparql, substitutions)
         kwargs: dict = {"prefixes": PREFIXES}  # predeclared, as on /sparql; the query's own PREFIX wins
-        store = self.asserted_store if asserted_only else self.union_store
-        if default_graph is not None:
+        if default_graph is not None:  # the named graphs alone: no union store is derived for this
             kwargs["default_graph"] = default_graph
             store = self.store
+        else:
+            store = self.asserted_store if asserted_only else self.union_store
         if named_graphs is not None:
             kwargs["named_graphs"] = named_graphs
         return store.query(sparql, **kwargs)
