@@ -109,6 +109,7 @@ class SourceText:
         self.path = path
         self._lines: list[str] | None = None
         self.prefixes: dict[str, str] = {}
+        self._forms: dict = {}  # (is a literal, lexical form or IRI) -> its regexes: compiled once per file
 
     @property
     def lines(self) -> list[str]:
@@ -124,6 +125,13 @@ class SourceText:
 
     def forms(self, term) -> list[re.Pattern]:
         """Regexes that match how `term` (an rdflib term) may be written in this file."""
+        key = (isinstance(term, Literal), str(term))
+        found = self._forms.get(key)
+        if found is None:
+            found = self._forms[key] = self._compile_forms(term)
+        return found
+
+    def _compile_forms(self, term) -> list[re.Pattern]:
         if isinstance(term, Literal):
             lex = re.escape(str(term))
             return [re.compile(rf"[\"']{lex}[\"']\^\^"), re.compile(rf"[\"']{lex}[\"']"), re.compile(lex)]
@@ -168,28 +176,18 @@ class SourceText:
         return None
 
 
+# a string ('...' or "...", to the line's end when unclosed), an <IRI>, or the `#` that starts a comment
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?\Z)|\'(?:[^\'\\]|\\.)*(?:\'|\\?\Z)|<[^>]*(?:>|\Z)|(#)')
+
+
 def _strip_comment(line: str) -> str:
-    """The line without a trailing `# comment` (a `#` inside a string or an <IRI> stays)."""
+    """The line without a trailing `# comment` (a `#` inside a string or an <IRI> stays). One regex
+    scan (the file is read in C, not character by character: 15 s of a 1M-triple build's warnings)."""
     if "#" not in line:  # most lines: nothing to scan
         return line
-    quote, in_iri = None, False
-    i = 0
-    while i < len(line):
-        c = line[i]
-        if quote:
-            if c == "\\":
-                i += 1
-            elif c == quote:
-                quote = None
-        elif in_iri:
-            in_iri = c != ">"
-        elif c in "\"'":
-            quote = c
-        elif c == "<":
-            in_iri = True
-        elif c == "#":
-            return line[:i]
-        i += 1
+    for m in _TOKENS.finditer(line):
+        if m.group(1):
+            return line[:m.start(1)]
     return line
 
 

@@ -18,9 +18,14 @@ def to_ox(t):
     return ox.Literal(str(t), datatype=ox.NamedNode(str(t.datatype or XSD.string)))
 
 
+_str_new = str.__new__
+
+
 def to_rdflib(t):
     if isinstance(t, ox.NamedNode):
-        return URIRef(t.value)
+        # an IRI Oxigraph has parsed already: made without rdflib's URIRef() check, which warns on
+        # characters an IRI cannot hold (Oxigraph refused them) and cost 13 s of a 1M-triple build
+        return _str_new(URIRef, t.value)
     if isinstance(t, ox.BlankNode):
         return BNode(t.value)
     if t.language:
