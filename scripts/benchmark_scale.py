@@ -51,19 +51,39 @@ RESTART = (
 )
 
 
-def run_measured(cmd: list[str], **kwargs) -> tuple[str, float, float]:
-    """Run a command; (stdout + stderr, wall seconds, peak RSS of that process in GB)."""
+def run_measured(cmd: list[str], **kwargs) -> tuple[str, float, float, float]:
+    """Run a command; (stdout + stderr, wall seconds, peak RSS of its largest process in GB, peak of
+    the PSS summed over the process and its children in GB). The build forks children that check
+    the data beside the parent (chainkg.build.forked): os.wait4's ru_maxrss is the largest of them
+    alone, so a sampler also adds up their proportional set sizes (shared pages counted once)
+    every 0.2 s."""
+    import threading
+
     t = time.perf_counter()
     with tempfile.TemporaryFile() as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, **kwargs)
+        tree_peak, done = [0], threading.Event()
+
+        def sample():
+            while not done.wait(0.2):
+                pids, i = [proc.pid], 0
+                while i < len(pids):
+                    pids += children(pids[i])
+                    i += 1
+                tree_peak[0] = max(tree_peak[0], sum(smaps_rollup(p).get("Pss", 0) for p in pids))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
         _pid, status, usage = os.wait4(proc.pid, 0)
+        done.set()
+        sampler.join()
         wall = time.perf_counter() - t
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         text = out.read().decode("utf-8", "replace")
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{text[-3000:]}")
-    return text, wall, usage.ru_maxrss / 1024 / 1024  # ru_maxrss is in KiB on Linux
+    return text, wall, usage.ru_maxrss / 1024 / 1024, tree_peak[0] / (1 << 30)  # ru_maxrss is in KiB on Linux
 
 
 def stage_times(text: str) -> dict:
@@ -200,22 +220,23 @@ def main() -> None:
                           f"   ratio {_ratio(rps):.2f}", flush=True)
                 print(f"   load average {_loadavg()} at the end", flush=True)
                 continue
-            gen, _, _ = run_measured([python, str(ROOT / "scripts" / "generate_graph.py"), str(n), str(project)])
+            gen, *_ = run_measured([python, str(ROOT / "scripts" / "generate_graph.py"), str(n), str(project)])
             asserted = int(gen.split(" asserted")[0].replace(",", ""))
-            text, cold, rss = run_measured([chainkg, "--root", str(project), "--build-dir", str(build_dir), "build",
+            text, cold, rss, tree = run_measured([chainkg, "--root", str(project), "--build-dir", str(build_dir), "build",
                                             "--force"])
             stages = stage_times(text)
-            restart_out, restart_wall, restart_rss = run_measured(
+            restart_out, restart_wall, restart_rss, _ = run_measured(
                 [python, "-c", RESTART.format(root=str(project), b=str(build_dir))])
             edited, rebuild = Path("(skipped)"), None
             if not args.no_rebuild:
                 edited = edit_one_article(project)
-                _text, rebuild, _rss = run_measured([chainkg, "--root", str(project), "--build-dir", str(build_dir),
+                _text, rebuild, *_ = run_measured([chainkg, "--root", str(project), "--build-dir", str(build_dir),
                                                      "build"])
-            row = {"n": asserted, **stages, "build": cold, "rss": rss, "restart": float(restart_out.split()[-1]),
+            row = {"n": asserted, **stages, "build": cold, "rss": rss, "tree": tree, "restart": float(restart_out.split()[-1]),
                    "restart_rss": restart_rss, "rebuild": rebuild, "edited": edited.name}
             print(f"\n== {asserted:,} asserted triples: cold build {cold:.1f} s "
-                  f"({', '.join(f'{k} {v:.1f}' for k, v in stages.items())}), peak RSS {rss:.2f} GB; "
+                  f"({', '.join(f'{k} {v:.1f}' for k, v in stages.items())}), peak RSS {rss:.2f} GB "
+                  f"(its processes together: PSS {tree:.2f} GB); "
                   f"cached restart {row['restart']:.2f} s ({restart_rss:.2f} GB); "
                   + ("no rebuild (--no-rebuild)" if rebuild is None else f"rebuild after editing {edited.name}: {rebuild:.1f} s"),
                   flush=True)
@@ -228,7 +249,7 @@ def main() -> None:
             print(f"   load average {_loadavg()} at the end", flush=True)
             rows.append(row)
     print("\n| asserted triples | load | validate | reason | trace | validate after reasoning | freeze | save "
-          "| whole build | peak RSS "
+          "| whole build | peak RSS (largest process; all processes' PSS) "
           "| cached restart | rebuild after one edit | throughput ratio (min over queries) "
           "| per web worker PSS / private | per evaluator private |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -238,7 +259,7 @@ def main() -> None:
         rebuild = "not run" if r["rebuild"] is None else f"{r['rebuild']:.1f} s"
         print(f"| {r['n']:,} | {r.get('load', 0):.1f} s | {r.get('validate', 0):.1f} s | {r.get('reason', 0):.1f} s "
               f"| {r.get('trace', 0):.1f} s | {r.get('closure', 0):.1f} s "
-              f"| {r.get('freeze', 0):.1f} s | {r.get('saved', 0):.1f} s | {r['build']:.1f} s | {r['rss']:.2f} GB "
+              f"| {r.get('freeze', 0):.1f} s | {r.get('saved', 0):.1f} s | {r['build']:.1f} s | {r['rss']:.2f} GB; {r['tree']:.2f} GB "
               f"| {r['restart']:.2f} s, {r['restart_rss']:.2f} GB | {rebuild} "
               f"| {'-' if ratio is None else f'{ratio:.2f}'} | {_worst(r, 'worker', 'pss')} / {_worst(r, 'worker', 'private')} "
               f"| {_worst(r, 'evaluator', 'private')} |")
