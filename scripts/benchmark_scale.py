@@ -56,7 +56,7 @@ def run_measured(cmd: list[str], **kwargs) -> tuple[str, float, float, float]:
     the PSS summed over the process and its children in GB). The build forks children that check
     the data beside the parent (chainkg.build.forked): os.wait4's ru_maxrss is the largest of them
     alone, so a sampler also adds up their proportional set sizes (shared pages counted once)
-    every 0.2 s."""
+    every second (reading smaps_rollup walks the page tables: more often slowed the build it measures)."""
     import threading
 
     t = time.perf_counter()
@@ -65,7 +65,7 @@ def run_measured(cmd: list[str], **kwargs) -> tuple[str, float, float, float]:
         tree_peak, done = [0], threading.Event()
 
         def sample():
-            while not done.wait(0.2):
+            while not done.wait(1.0):
                 pids, i = [proc.pid], 0
                 while i < len(pids):
                     pids += children(pids[i])
