@@ -177,7 +177,7 @@ class SourceText:
 
 
 # a string ('...' or "...", to the line's end when unclosed), an <IRI>, or the `#` that starts a comment
-_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?\Z)|\'(?:[^\'\\]|\\.)*(?:\'|\\?\Z)|<[^>]*(?:>|\Z)|(#)')
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?\Z)|\'(?:[^\'\\]|\\.)*(?:\'|\\?\Z)|<[^>]*(?:>|\Z)|(#)', re.DOTALL)
 
 
 def _strip_comment(line: str) -> str:

@@ -1,25 +1,31 @@
 """A build step run in a forked child process while the parent goes on with the next steps.
 
 The build is Python holding the GIL most of the time, so a thread would not use the machine's
-second core. A forked child shares the loaded inputs with the parent (copy on write) and sends
-back only its result, pickled through a pipe. The checks of the asserted data (SHACL, figures,
-tense) need nothing from reasoning, so they run beside it (`pipeline.run_stages`).
+second core. A forked child shares the loaded inputs with the parent (copy on write) and hands
+back only its result, pickled into an unlinked temporary file, then exits: its memory is freed as
+soon as it is done, not when the parent gets round to reading. The checks of the asserted data
+(SHACL, figures, tense) need nothing from reasoning, so they run beside it (`pipeline.run_stages`).
 
-The child must not write to the parent's files: the step's progress lines are returned with its
-result and printed by the parent. Where os.fork is missing, or CHAINKG_BUILD_FORK=0, the step runs
-in the calling process when its result is asked for (same result, no overlap).
+The child writes nothing else: the step's progress lines are returned with its result and printed
+by the parent. It dies with the parent (PR_SET_PDEATHSIG) and ignores Ctrl-C, which the parent
+answers by killing it (`cancel`). Where os.fork is missing or fails, or CHAINKG_BUILD_FORK is 0
+(or false, no, off), the step runs at once in the calling process: the same result from the same
+data, without the overlap.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
+import signal
+import sys
+import tempfile
 import traceback
 from collections.abc import Callable
 
 
 class StepDied(Exception):
-    """The child ended without a result (killed, out of memory); str() says how."""
+    """The child ended without a whole result (killed, out of memory); str() says how."""
 
 
 class StepFailed(Exception):
@@ -28,61 +34,113 @@ class StepFailed(Exception):
 
     def __init__(self, kind: str, message: str, trace: str):
         self.kind, self.message, self.trace = kind, message, trace
-        super().__init__(message)
+        super().__init__(f"{kind}: {message}")
+
+    def __reduce__(self):
+        return type(self), (self.kind, self.message, self.trace)
 
 
 def _outcome(step: Callable) -> tuple:
     try:
         return ("ok", step())
-    except BaseException as e:  # noqa: BLE001 - everything goes back to the parent, which decides
+    except Exception as e:  # noqa: BLE001 - the parent decides what a failure means
         return ("error", type(e).__name__, str(e), traceback.format_exc())
+
+
+def fork_enabled() -> bool:
+    return hasattr(os, "fork") and os.environ.get("CHAINKG_BUILD_FORK", "1").strip().lower() not in (
+        "0", "false", "no", "off")
+
+
+def _die_with_parent() -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the child finishes its step and exits
+        pass
 
 
 class Forked:
     """`Forked(step)` starts `step()` in a child now; `.result()` waits for it and returns what it
-    returned, or raises StepFailed / StepDied. Call `.result()` exactly once, also when the parent
-    fails meanwhile (it reaps the child)."""
+    returned, or raises StepFailed / StepDied. Call `.result()` once, or `.cancel()` when the
+    parent gives up (both reap the child)."""
 
     def __init__(self, step: Callable):
-        self._step, self._pid, self._fd, self._outcome = step, None, None, None
-        if not hasattr(os, "fork") or os.environ.get("CHAINKG_BUILD_FORK", "1") == "0":
+        self._pid, self._file, self._outcome = None, None, None
+        if not fork_enabled():
+            self._outcome = _outcome(step)
             return
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: compute, send, leave without running the parent's exit handlers
+        out = tempfile.TemporaryFile(prefix="chainkg-step-")
+        for stream in (sys.stdout, sys.stderr):  # nothing buffered here is written twice
+            try:
+                stream.flush()
+            except (AttributeError, OSError, ValueError):
+                pass
+        try:
+            pid = os.fork()
+        except OSError:  # no memory or no process slot for a child: do it here
+            out.close()
+            self._outcome = _outcome(step)
+            return
+        if pid == 0:  # the child: compute, write, leave without running the parent's exit handlers
             status = 0
             try:
-                os.close(read)
-                data = pickle.dumps(_outcome(step), protocol=pickle.HIGHEST_PROTOCOL)
-                with os.fdopen(write, "wb") as out:
-                    out.write(data)
-            except BaseException:  # noqa: BLE001 - the result could not be sent: the parent sees StepDied
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                _die_with_parent()
+                outcome = _outcome(step)
+                try:
+                    data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+                except Exception as e:  # noqa: BLE001 - a result that does not pickle is the step's failure
+                    data = pickle.dumps(("error", type(e).__name__, f"its result does not pickle: {e}",
+                                         traceback.format_exc()))
+                out.write(data)
+                out.flush()
+            except BaseException:  # noqa: BLE001 - nothing could be written: the parent sees StepDied
                 status = 70
             finally:
                 os._exit(status)
-        os.close(write)
-        self._pid, self._fd = pid, read
-        self._step = None  # what the step holds is the child's now: the parent may free it
+        self._pid, self._file = pid, out
 
     def result(self):
         if self._outcome is None:
-            if self._pid is None:  # no fork here: run it now
-                self._outcome = _outcome(self._step)
-            else:
-                with os.fdopen(self._fd, "rb") as source:
-                    data = source.read()
-                _, status = os.waitpid(self._pid, 0)
-                self._pid = None
-                if not data:
-                    code = os.waitstatus_to_exitcode(status)
-                    how = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
-                    self._outcome = ("died", f"the build's checking process ended without a result ({how}; "
-                                             "out of memory?)")
-                else:
-                    self._outcome = pickle.loads(data)
+            self._outcome = self._collect()
         kind = self._outcome[0]
         if kind == "ok":
             return self._outcome[1]
         if kind == "died":
             raise StepDied(self._outcome[1])
         raise StepFailed(*self._outcome[1:])
+
+    def cancel(self) -> None:
+        """Kill the child, if it still runs, and reap it; the result is dropped."""
+        if self._pid is not None:
+            try:
+                os.kill(self._pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self._wait()
+            self._file.close()
+        self._outcome = ("died", "cancelled")
+
+    def _wait(self) -> int | None:
+        pid, self._pid = self._pid, None
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:  # reaped elsewhere (SIGCHLD ignored): judge by what it wrote
+            return None
+        return os.waitstatus_to_exitcode(status)
+
+    def _collect(self) -> tuple:
+        code = self._wait()
+        with self._file as source:
+            source.seek(0)
+            data = source.read()
+        if code:  # a signal (< 0) or a failure to write: whatever was written is not a whole result
+            how = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
+            return ("died", f"the build's checking process ended without a result ({how}"
+                            + ("; out of memory?)" if code == -signal.SIGKILL else ")"))
+        try:
+            return pickle.loads(data)
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError) as e:
+            return ("died", f"the build's checking process left no readable result ({type(e).__name__}: {e})")

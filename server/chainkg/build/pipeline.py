@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from chainkg.build.dataset import CacheError, FrozenDataset, cached_versions
-from chainkg.build.forked import Forked, StepDied, StepFailed
+from chainkg.build.forked import Forked, StepDied
 from chainkg.build.load import INFERRED_GRAPH, Inputs, inputs_hash, load
 from chainkg.config import Config
 
@@ -104,13 +104,18 @@ def _check_inputs(inputs: Inputs, config: Config) -> tuple:
     """The checks of the asserted data, in the forked child: SHACL, then the figures against their
     wording, then the tense of actual figures (W10). Returns (outcome, report or None, figures
     count, disagreements, future warnings, timings, progress lines); outcome "invalid" or
-    "disagree" stops there."""
+    "disagree" stops there, "unusable" (with the loader's one-line message for a report) when the
+    shapes cannot be used."""
     from chainkg.build import tense
+    from chainkg.build.load import LoadError
     from chainkg.build.validate import validate
 
     timings, lines = {}, []
     t = time.perf_counter()
-    report = validate(inputs, config)  # LoadError: a shapes file that does not parse or cannot be used
+    try:
+        report = validate(inputs, config)
+    except LoadError as e:  # a shapes file that does not parse or cannot be used
+        return "unusable", str(e), 0, [], [], timings, lines
     report.results_graph = None  # the report graph stays here: the build reads the findings only
     timings["validate"] = time.perf_counter() - t
     lines.append(f"validate  {timings['validate']:6.2f}s  {len(report.violations)} violations, "
@@ -130,15 +135,15 @@ def _check_inputs(inputs: Inputs, config: Config) -> tuple:
 
 
 def _checked(checking: Forked, timings: dict, progress) -> tuple:
-    """The child's checks: (report, future warnings); raises the BuildError they call for."""
+    """The child's checks: (report, future warnings); raises the BuildError they call for. An
+    unexpected exception in them comes as StepFailed (kind, message, the child's traceback), not
+    as a BuildError: a bug is not a bad input, and a server does not fall back on it."""
     try:
         outcome, report, _n, disagreements, future_warnings, times, lines = checking.result()
-    except StepFailed as e:
-        if e.kind in ("LoadError", "CheckFailed"):  # the shapes cannot be used: the loader's one-line message
-            raise BuildError(e.message) from None
-        raise BuildError(f"checking the inputs failed: {e.kind}: {e.message}\n{e.trace}") from None
     except StepDied as e:
         raise BuildError(str(e)) from None
+    if outcome == "unusable":
+        raise BuildError(report)
     timings.update(times)
     for line in lines:
         _say(progress, line)
@@ -173,12 +178,12 @@ def run_stages(config: Config, version: str, progress: Callable | None = None) -
     # second core while this process integrates the imports and reasons; their outcome is read (and
     # any failure raised, before a failure of reasoning) once the closure is there
     inputs.store(), inputs.union_store(include_ontology=True)  # built once, before the fork: shared by both
-    checking = Forked(lambda: _check_inputs(inputs, config))
+    checking = Forked(partial(_check_inputs, inputs, config))
+    lines = []
     try:
         # -- issue #10: declared imports and reviewed links join the asserted graphs (chainkg.integrate.step)
         from chainkg.integrate.step import ImportProblem, integrate
 
-        lines = []
         try:
             ext = integrate(config, inputs)
         except ImportProblem as e:
@@ -194,10 +199,17 @@ def run_stages(config: Config, version: str, progress: Callable | None = None) -
         except InconsistencyError as e:
             raise BuildError(f"inconsistent data ({config.reasoner}): {e}") from None
         inferred = clean(closure, asserted)
+        if config.reasoner == "owlrl":  # its rdflib Graph is a reference cycle: free it now, not at the end
+            gc.collect()
         timings["reason"] = time.perf_counter() - t
         lines.append(f"reason    {timings['reason']:6.2f}s  {len(inferred)} inferred triples ({config.reasoner})")
-    except BaseException:
+    except Exception:
         _checked(checking, timings, progress)  # the inputs' own failure first, when they have one
+        for line in lines:
+            _say(progress, line)
+        raise
+    except BaseException:  # Ctrl-C, exit: stop the child, do not wait for it
+        checking.cancel()
         raise
     report, future_warnings = _checked(checking, timings, progress)
     for line in lines:
@@ -227,13 +239,13 @@ def run_stages(config: Config, version: str, progress: Callable | None = None) -
         dataset = _freeze(inputs, prov, version, meta)
         dataset, ext_warnings = ext.complete(dataset)  # issue #10: stream the imports in; their warnings
         timings["freeze"] = time.perf_counter() - t
-    finally:
-        try:
-            closure_warnings, timings["validate_closure"] = closure_check.result()
-        except StepFailed as e:
-            raise BuildError(f"the shapes on the closure failed: {e.kind}: {e.message}\n{e.trace}") from None
-        except StepDied as e:
-            raise BuildError(str(e)) from None
+    except BaseException:  # the freeze's own error is the one to report; the warnings are moot
+        closure_check.cancel()
+        raise
+    try:
+        closure_warnings, timings["validate_closure"] = closure_check.result()
+    except StepDied as e:
+        raise BuildError(str(e)) from None
     _say(progress, f"validate  {timings['validate_closure']:6.2f}s  after reasoning: {len(closure_warnings)} new findings")
     # -- end issue #15 item 1
     _say(progress, f"freeze    {timings['freeze']:6.2f}s  {len(dataset.store)} quads")
