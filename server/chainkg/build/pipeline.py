@@ -100,38 +100,54 @@ def _say(progress, msg):
         progress(msg)
 
 
-def _check_inputs(inputs: Inputs, config: Config) -> tuple:
+@dataclass
+class _Checks:
+    """What the checks of the asserted data (run in a forked child) hand back: `outcome` "ok",
+    "invalid" (a violation), "disagree" (figures against their words) or "unusable" (the shapes
+    cannot be used: `message`, the loader's one line)."""
+
+    outcome: str
+    report: object = None
+    disagreements: list = field(default_factory=list)
+    future_warnings: list = field(default_factory=list)
+    timings: dict = field(default_factory=dict)
+    lines: list = field(default_factory=list)  # progress lines, printed by the parent
+    message: str = ""
+
+
+def _check_inputs(inputs: Inputs, config: Config) -> _Checks:
     """The checks of the asserted data, in the forked child: SHACL, then the figures against their
-    wording, then the tense of actual figures (W10). Returns (outcome, report or None, figures
-    count, disagreements, future warnings, timings, progress lines); outcome "invalid" or
-    "disagree" stops there, "unusable" (with the loader's one-line message for a report) when the
-    shapes cannot be used."""
+    wording, then the tense of actual figures (W10); a failure stops there."""
     from chainkg.build import tense
     from chainkg.build.load import LoadError
     from chainkg.build.validate import validate
 
-    timings, lines = {}, []
+    out = _Checks("ok")
     t = time.perf_counter()
     try:
-        report = validate(inputs, config)
+        out.report = validate(inputs, config)
     except LoadError as e:  # a shapes file that does not parse or cannot be used
-        return "unusable", str(e), 0, [], [], timings, lines
-    report.results_graph = None  # the report graph stays here: the build reads the findings only
-    timings["validate"] = time.perf_counter() - t
-    lines.append(f"validate  {timings['validate']:6.2f}s  {len(report.violations)} violations, "
-                 f"{len(report.warnings)} warnings")
-    if not report.conforms:
-        return "invalid", report, 0, [], [], timings, lines
+        out.outcome, out.message = "unusable", str(e)
+        return out
+    out.report.results_graph = None  # the report graph stays here: the build reads the findings only
+    out.timings["validate"] = time.perf_counter() - t
+    out.lines.append(f"validate  {out.timings['validate']:6.2f}s  {len(out.report.violations)} violations, "
+                     f"{len(out.report.warnings)} warnings")
+    if not out.report.conforms:
+        out.outcome = "invalid"
+        return out
     t = time.perf_counter()
-    n_figures, disagreements = check_figures(inputs)
-    timings["consistency"] = time.perf_counter() - t
-    lines.append(f"figures   {timings['consistency']:6.2f}s  {n_figures} figures agree with their wording and quotes"
-                 if not disagreements else f"figures   {timings['consistency']:6.2f}s  {len(disagreements)} disagreement(s)")
-    if disagreements:
-        return "disagree", report, n_figures, disagreements, [], timings, lines
-    future_warnings = tense.check(inputs)  # W10: actual figures in future-worded clauses
-    timings["consistency"] = time.perf_counter() - t
-    return "ok", report, n_figures, disagreements, future_warnings, timings, lines
+    n_figures, out.disagreements = check_figures(inputs)
+    out.timings["consistency"] = time.perf_counter() - t
+    out.lines.append(f"figures   {out.timings['consistency']:6.2f}s  {n_figures} figures agree with their wording "
+                     "and quotes" if not out.disagreements else
+                     f"figures   {out.timings['consistency']:6.2f}s  {len(out.disagreements)} disagreement(s)")
+    if out.disagreements:
+        out.outcome = "disagree"
+        return out
+    out.future_warnings = tense.check(inputs)  # W10: actual figures in future-worded clauses
+    out.timings["consistency"] = time.perf_counter() - t
+    return out
 
 
 def _checked(checking: Forked, timings: dict, progress) -> tuple:
@@ -139,24 +155,23 @@ def _checked(checking: Forked, timings: dict, progress) -> tuple:
     unexpected exception in them comes as StepFailed (kind, message, the child's traceback), not
     as a BuildError: a bug is not a bad input, and a server does not fall back on it."""
     try:
-        outcome, report, _n, disagreements, future_warnings, times, lines = checking.result()
+        checks: _Checks = checking.result()
     except StepDied as e:
         raise BuildError(str(e)) from None
-    if outcome == "unusable":
-        raise BuildError(report)
-    timings.update(times)
-    for line in lines:
+    if checks.outcome == "unusable":
+        raise BuildError(checks.message)
+    timings.update(checks.timings)
+    for line in checks.lines:
         _say(progress, line)
-    if outcome == "invalid":
-        raise ValidationFailed(report)
-    if outcome == "disagree":
-        raise FiguresDisagree(disagreements)
-    return report, future_warnings
+    if checks.outcome == "invalid":
+        raise ValidationFailed(checks.report)
+    if checks.outcome == "disagree":
+        raise FiguresDisagree(checks.disagreements)
+    return checks.report, checks.future_warnings
 
 
-def _timed(step, *args) -> tuple:
-    """(step(*args[:-1]), the seconds since args[-1], a time.perf_counter() reading)."""
-    *args, since = args
+def _timed(since: float, step, *args) -> tuple:
+    """(step(*args), the seconds since `since`, a time.perf_counter() reading)."""
     return step(*args), time.perf_counter() - since
 
 
@@ -230,7 +245,7 @@ def run_stages(config: Config, version: str, progress: Callable | None = None) -
     # objects it was made of (each one it touched would be copied: 3.7 GB of the child's 4.5 at 1M)
     t = time.perf_counter()
     store = closure_store(inputs, prov)
-    closure_check = Forked(partial(_timed, check_closure, inputs, store, config, report, t))
+    closure_check = Forked(partial(_timed, t, check_closure, inputs, store, config, report))
     del store
     inputs.drop_union_stores()  # the child holds what it reads; freezing reads the named graphs only
     try:

@@ -450,22 +450,18 @@ def closure_store(inputs, prov: Provenance):
     return st
 
 
-def check_closure(inputs, closure, config, report) -> list:
-    """The shapes over asserted + inferred (issue #15; `closure`: the Provenance, or the store
-    closure_store made of it): the findings that reasoning brought and the
-    asserted data alone did not have (`report`, the validate step's), as warnings whose message
-    starts with "after reasoning:". A shape written for what claims state can disagree with what
+def check_closure(inputs, store, config, report) -> list:
+    """The shapes over asserted + inferred (issue #15; `store`: closure_store's): the findings that
+    reasoning brought and the asserted data alone did not have (`report`, the validate step's), as
+    warnings whose message starts with "after reasoning:". A shape written for what claims state can disagree with what
     the ontology implies (S14 says what is ck:presentIn a place is an organisation or a project;
     ck:locatedIn, a subproperty of ck:presentIn, makes districts present in their city): the
     build names each such finding instead of failing on it."""
     from dataclasses import replace
 
-    import pyoxigraph as ox
-
     from chainkg.build.validate import findings_from, load_shapes
 
     shapes = load_shapes(config)
-    store = closure if isinstance(closure, ox.Store) else closure_store(inputs, closure)
     try:
         from chainkg.build.fastshacl import validate_store
 
