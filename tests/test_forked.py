@@ -10,7 +10,7 @@ import signal
 
 import pytest
 
-from chainkg.build.forked import Forked, StepDied, StepFailed
+from chainkg.build.forked import Forked, Spawned, StepDied, StepFailed
 from chainkg.build.pipeline import BuildError, ValidationFailed, build
 from conftest import MINI_TRIG
 
@@ -142,5 +142,98 @@ def test_the_progress_lines_keep_their_order(mini_config):
     lines: list[str] = []
     build(mini_config, force=True, progress=lines.append)
     stages = [line.split()[0] for line in lines]
-    assert stages[:7] == ["load", "validate", "figures", "reason", "trace", "validate", "freeze"], lines
-    assert "after reasoning" in lines[5]
+    assert stages[:8] == ["load", "validate", "figures", "store", "reason", "trace", "validate", "freeze"], lines
+    assert "after reasoning" in lines[6]
+
+
+def _quads(store, sparql: str) -> set:
+    return {tuple(str(t) for t in row) for row in store.query(sparql)}
+
+
+def test_the_asserted_store_written_ahead_holds_what_the_frozen_dataset_asserts(config, tmp_path):
+    """The asserted store is written by the checking child from the graphs as loaded, then gets
+    what integrate added after the fork (the real project's links, imports, alignments and their
+    provenance): it must equal the asserted graphs of the saved dataset, and its default graph
+    their distinct union."""
+    from dataclasses import replace
+
+    from chainkg.build.load import is_derived_graph
+
+    lines: list[str] = []
+    result = build(replace(config, build_dir=tmp_path / "b"), force=True, progress=lines.append)
+    assert any(line.startswith("store ") for line in lines), lines
+    ds = result.dataset
+    named = "SELECT ?s ?p ?o ?g { GRAPH ?g { ?s ?p ?o } }"
+    everything = _quads(ds.union_store, named)
+    expected = {q for q in everything if not is_derived_graph(q[3][1:-1])}
+    graphs = {q[3] for q in expected}
+    assert any("/graph/links/" in g for g in graphs) and any("/graph/ext/" in g for g in graphs), \
+        "the real project's links and imports join after the fork: the comparison would not cover them"
+    assert _quads(ds.asserted_store, named) == expected
+    assert _quads(ds.asserted_store, "SELECT ?s ?p ?o { ?s ?p ?o }") == {q[:3] for q in expected}
+    assert ds.meta["cache"]["stores"]["asserted"]["quads"] == len(expected)
+    assert not list((tmp_path / "b" / "cache").glob(".asserted-*"))
+
+
+def test_a_failed_build_leaves_no_store_written_ahead(mini_config):
+    path = mini_config.triples_dir / "900_test.trig"
+    path.write_text(MINI_TRIG.replace("ck:value 600000000.0", 'ck:value "six hundred million"'))
+    with pytest.raises(ValidationFailed):
+        build(mini_config)
+    assert mini_config.cache_dir.is_dir()
+    assert not list(mini_config.cache_dir.glob(".asserted-*"))
+
+
+def _whoami(big: int) -> tuple:
+    return os.getpid(), os.getppid(), list(range(big))
+
+
+def _fails(message: str):
+    raise KeyError(message)
+
+
+def _sleeps(seconds: float):
+    import time
+
+    time.sleep(seconds)
+    return seconds
+
+
+@forking
+def test_a_spawned_step_runs_in_a_new_process_and_its_result_comes_back():
+    pid, parent, value = Spawned(_whoami, 100_000).result()
+    assert pid != os.getpid() and parent == os.getpid()
+    assert value[-1] == 99_999
+
+
+def test_without_fork_the_spawned_step_runs_here(monkeypatch):
+    monkeypatch.setenv("CHAINKG_BUILD_FORK", "0")
+    assert Spawned(_whoami, 1).result()[0] == os.getpid()
+
+
+@forking
+def test_a_spawned_steps_exception_comes_back_with_its_kind_and_trace():
+    with pytest.raises(StepFailed) as e:
+        Spawned(_fails, "no such shape").result()
+    assert e.value.kind == "KeyError" and "no such shape" in e.value.message and "_fails" in e.value.trace
+
+
+@forking
+def test_a_spawned_step_killed_is_a_clear_error_and_a_cancelled_one_is_reaped():
+    step = Spawned(_sleeps, 60)
+    os.kill(step._proc.pid, signal.SIGKILL)
+    with pytest.raises(StepDied, match="killed by signal 9"):
+        step.result()
+    step = Spawned(_sleeps, 60)
+    pid = step._proc.pid
+    step.cancel()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    with pytest.raises(StepDied, match="cancelled"):
+        step.result()
+
+
+@forking
+def test_a_spawned_step_whose_function_cannot_be_found_is_a_failure_not_a_hang():
+    with pytest.raises((StepFailed, StepDied)):
+        Spawned(lambda: 1).result()  # a lambda does not pickle: nothing can start

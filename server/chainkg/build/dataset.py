@@ -268,13 +268,16 @@ class FrozenDataset:
 
 
     # -- persistence ----------------------------------------------------------
-    def save(self, cache_dir: Path) -> Path:
+    def save(self, cache_dir: Path, ahead: AssertedAhead | None = None) -> Path:
         """Write to cache_dir/<version>/ atomically: the N-Quads file, the two on-disk stores and a
         meta.json that records the BLAKE3 digest and size of every file and the quad counts, built in a
         hidden temp folder, fsynced, then renamed into place. A kill at any moment leaves either no
         folder or a complete one; the pointer file CURRENT (the last good build, for serving when
         the inputs break) is replaced only after the new folder has been read back and verified.
-        From then on this dataset is served from the saved stores (its in-memory copy is dropped)."""
+        From then on this dataset is served from the saved stores (its in-memory copy is dropped).
+
+        `ahead`: the asserted store, written earlier by the build (`AssertedAhead`), moved in and
+        completed instead of written again."""
         cache_dir.mkdir(parents=True, exist_ok=True)
         final = cache_dir / self.version
         tmp = Path(tempfile.mkdtemp(prefix=f".{self.version}-", dir=cache_dir))
@@ -285,7 +288,10 @@ class FrozenDataset:
             quads = len(self.store)
             stores = {}  # one after the other: at 3.6M quads, two writers at once took as long (67 s against 61)
             for name in STORES:  # and raised the peak RSS from 5.6 to 6.9 GB
-                stores[name] = _write_store(tmp / name, self.store, asserted_only=name == ASSERTED_DIR)
+                if name == ASSERTED_DIR and ahead is not None and ahead.entry is not None:
+                    stores[name] = ahead.complete(tmp / name, self.store)
+                else:
+                    stores[name] = _write_store(tmp / name, self.store, asserted_only=name == ASSERTED_DIR)
             digest, size, _ = _digest(nq)
             meta = dict(self.meta)
             meta[CACHE_KEY] = {
@@ -364,17 +370,107 @@ class FrozenDataset:
         return ds
 
 
+class AssertedAhead:
+    """The asserted on-disk store, written while the build still reasons (by the child process
+    that checked the asserted data: the machine's second core is idle once the checks are done)
+    from the asserted graphs as loaded, then completed at `save` with what the build added to
+    them afterwards: the reviewed links, the imports, the alignments and their provenance
+    (chainkg.integrate.step adds, never removes). `folder` is a hidden folder in the cache folder
+    (the same file system: the store is moved into the saved build, not copied); `discard` removes
+    it when the build does not get that far."""
+
+    def __init__(self, cache_dir: Path):
+        self.folder = Path(tempfile.mkdtemp(prefix=".asserted-", dir=cache_dir))
+        self.entry: dict | None = None  # _write_store's meta.json entry, once written
+        self.graphs: frozenset = frozenset()  # the named graphs written
+        self.touched: set = set()  # graphs the build added to after the store was written
+
+    def write(self, named: ox.Store, union: ox.Store) -> dict:
+        """Write the store from `named` (the asserted graphs) and `union` (their distinct union as
+        default graph); returns what `written` takes. Called in the forked checking child, which
+        hands the writing to a new process (`python -m chainkg.build.dataset`) through an N-Quads
+        and an N-Triples file: RocksDB runs process-wide background threads, which a forked child
+        lacks, so a store written in the child of a process that had already opened one waits for
+        them forever."""
+        import subprocess
+        import sys
+
+        nq, nt, out = self.folder / "asserted.nq", self.folder / "union.nt", self.folder / "entry.json"
+        try:
+            named.dump(str(nq), ox.RdfFormat.N_QUADS)
+            union.dump(str(nt), ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
+            done = subprocess.run([sys.executable, "-m", "chainkg.build.dataset", "write-store",
+                                   str(self.folder / ASSERTED_DIR), str(nq), str(nt), str(out)],
+                                  capture_output=True, text=True, check=False)
+            if done.returncode:
+                raise CacheError(f"writing the asserted store failed ({done.returncode}): "
+                                 + (done.stderr.strip().splitlines() or ["no message"])[-1])
+            entry = json.loads(out.read_text())
+        finally:
+            for f in (nq, nt, out):
+                f.unlink(missing_ok=True)
+        return {"entry": entry, "graphs": frozenset(g.value for g in named.named_graphs())}
+
+    def written(self, result: dict) -> None:
+        self.entry, self.graphs = result["entry"], result["graphs"]
+
+    def complete(self, folder: Path, named) -> dict:
+        """Move the store to `folder` and add the asserted quads of `named` (the frozen dataset's
+        store) in graphs it lacks or that were added to since: its meta.json entry."""
+        if self.entry is None:
+            raise CacheError("the asserted store written ahead is missing")
+        os.replace(self.folder / ASSERTED_DIR, folder)
+        late = [g for g in named.named_graphs()
+                if not is_derived_graph(g.value) and (g.value not in self.graphs or g.value in self.touched)]
+        if not late:
+            return self.entry
+
+        def add_late(store: ox.Store) -> None:
+            for g in late:
+                store.extend(_with_union((q for q in named.quads_for_pattern(None, None, None, g)), False))
+
+        return _fill_store(folder, add_late)
+
+    def discard(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 def _write_store(folder: Path, named, *, asserted_only: bool) -> dict:
     """Bulk-load an on-disk store at `folder` (new) with the named graphs (all, or all but
     graph/inferred) and their distinct union as default graph; close it. Returns its meta.json
     entry: named quads, default-graph triples, and the BLAKE3 digest and size of each of its files."""
-    counter = [0]
+
+    def bulk(store: ox.Store) -> int:
+        counter = [0]
+        store.bulk_extend(_with_union(named, asserted_only, counter))
+        return counter[0]
+
+    return _fill_store(folder, bulk)
+
+
+def _load_store_files(folder: Path, nquads: Path, ntriples: Path) -> dict:
+    """A new on-disk store at `folder` bulk-loaded from the named graphs (an N-Quads file) and their
+    distinct union (an N-Triples file, into the default graph): its meta.json entry."""
+
+    def load_files(store: ox.Store) -> None:  # bulk_load would rename the blank nodes: parse keeps them
+        store.bulk_extend(ox.parse(path=str(nquads), format=ox.RdfFormat.N_QUADS))
+        store.bulk_extend(ox.parse(path=str(ntriples), format=ox.RdfFormat.N_TRIPLES))
+
+    return _fill_store(folder, load_files)
+
+
+def _fill_store(folder: Path, fill) -> dict:
+    """Open the on-disk store at `folder` (created if new), `fill(store)` it (returning the named
+    quads it holds, or None to count them here), optimize and close it: its meta.json entry
+    (named quads, default-graph triples, each file's BLAKE3 digest and size)."""
     store = ox.Store(str(folder))
     try:
-        store.bulk_extend(_with_union(named, asserted_only, counter))
+        quads = fill(store)
         store.optimize()
         store.flush()
         union = int(next(iter(store.query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }")))[0].value)
+        if quads is None:
+            quads = int(next(iter(store.query("SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }")))[0].value)
     finally:
         del store  # closes the database: its files do not change after this
         import gc
@@ -386,7 +482,7 @@ def _write_store(folder: Path, named, *, asserted_only: bool) -> dict:
             continue
         digest, size, _ = _digest(path)
         files[path.name] = {DIGEST: digest, "bytes": size}
-    return {"quads": counter[0], "default_triples": union, "files": files}
+    return {"quads": quads, "default_triples": union, "files": files}
 
 
 def _digest(path: Path, count_lines: bool = False) -> tuple[str, int, int]:
@@ -413,11 +509,12 @@ def _union_in_memory(named, *, asserted_only: bool) -> ox.Store:
 
 
 def _with_union(named, asserted_only: bool, counter: list | None = None):
-    """Each named quad (all, or all but graph/inferred), followed by its triple in the default graph.
-    `counter[0]` counts the named quads yielded."""
+    """Each named quad (all, or all but graph/inferred) of a store (or of an iterable of quads),
+    followed by its triple in the default graph. `counter[0]` counts the named quads yielded."""
     derived: dict = {}  # graph node -> is_derived_graph (inferred, inferred-schema, derivations, derivation/*)
     n = 0
-    for q in named.quads_for_pattern(None, None, None, None):
+    quads = named.quads_for_pattern(None, None, None, None) if hasattr(named, "quads_for_pattern") else named
+    for q in quads:
         if isinstance(q.graph_name, ox.DefaultGraph) or (asserted_only and _derived(q.graph_name, derived)):
             continue
         n += 1
@@ -659,3 +756,12 @@ def compute_stats(ds: FrozenDataset) -> dict:
         "entities_per_class": {r["class"]: int(r["n"]) for r in rows},
         "claims_per_source": {r["source"]: {"claims": int(r["claims"]), "triples": int(r["triples"])} for r in per_source},
     }
+
+
+if __name__ == "__main__":  # python -m chainkg.build.dataset write-store FOLDER NQUADS NTRIPLES OUT_JSON
+    import sys
+
+    if len(sys.argv) != 6 or sys.argv[1] != "write-store":
+        sys.exit("usage: python -m chainkg.build.dataset write-store FOLDER NQUADS NTRIPLES OUT_JSON")
+    _entry = _load_store_files(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]))
+    Path(sys.argv[5]).write_text(json.dumps(_entry))

@@ -70,6 +70,7 @@ class Inputs:
 
     def __init__(self, graphs: dict | None = None, origin: dict | None = None):
         self.quads: dict = {}  # graph IRI (str) -> list of ox.Quad, in file order
+        self.changes: list = []  # the graph of every add_graph call, in order (what was added after a point)
         self.origin: dict = origin if origin is not None else {}
         self._graphs: dict | None = None
         self._stores: dict = {}
@@ -83,6 +84,7 @@ class Inputs:
         from chainkg.build.terms import to_ox
 
         g = ox.NamedNode(name)
+        self.changes.append(name)
         out = self.quads.setdefault(name, [])
         for t in triples:
             s, p, o = (t.subject, t.predicate, t.object) if isinstance(t, (ox.Quad, ox.Triple)) else map(to_ox, t)

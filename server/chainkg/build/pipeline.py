@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 
-from chainkg.build.dataset import CacheError, FrozenDataset, cached_versions
-from chainkg.build.forked import Forked, StepDied
+from chainkg.build.dataset import AssertedAhead, CacheError, FrozenDataset, cached_versions
+from chainkg.build.forked import Forked, Spawned, StepDied
 from chainkg.build.load import INFERRED_GRAPH, Inputs, inputs_hash, load
 from chainkg.config import Config
 
@@ -113,11 +116,13 @@ class _Checks:
     timings: dict = field(default_factory=dict)
     lines: list = field(default_factory=list)  # progress lines, printed by the parent
     message: str = ""
+    asserted: dict | None = None  # AssertedAhead.write's result, when the store was written ahead
 
 
-def _check_inputs(inputs: Inputs, config: Config) -> _Checks:
+def _check_inputs(inputs: Inputs, config: Config, ahead: AssertedAhead | None = None) -> _Checks:
     """The checks of the asserted data, in the forked child: SHACL, then the figures against their
-    wording, then the tense of actual figures (W10); a failure stops there."""
+    wording, then the tense of actual figures (W10); a failure stops there. When they pass and
+    `ahead` is given, the asserted on-disk store is written too (the parent is still reasoning)."""
     from chainkg.build import tense
     from chainkg.build.load import LoadError
     from chainkg.build.validate import validate
@@ -147,11 +152,22 @@ def _check_inputs(inputs: Inputs, config: Config) -> _Checks:
         return out
     out.future_warnings = tense.check(inputs)  # W10: actual figures in future-worded clauses
     out.timings["consistency"] = time.perf_counter() - t
+    if ahead is not None:
+        from chainkg.build.dataset import CacheError
+
+        t = time.perf_counter()
+        try:
+            out.asserted = ahead.write(inputs.store(), inputs.union_store(include_ontology=True))
+            done = f"the asserted store written beside reasoning, {out.asserted['entry']['quads']} quads"
+        except (OSError, CacheError) as e:  # not a failure of the build: save writes it as before
+            done = f"the asserted store could not be written ahead ({e}): it is written with the rest"
+        out.timings["asserted_store"] = time.perf_counter() - t
+        out.lines.append(f"store     {out.timings['asserted_store']:6.2f}s  {done}")
     return out
 
 
-def _checked(checking: Forked, timings: dict, progress) -> tuple:
-    """The child's checks: (report, future warnings); raises the BuildError they call for. An
+def _checked(checking: Forked, timings: dict, progress) -> _Checks:
+    """The child's checks, passed; raises the BuildError they call for. An
     unexpected exception in them comes as StepFailed (kind, message, the child's traceback), not
     as a BuildError: a bug is not a bad input, and a server does not fall back on it."""
     try:
@@ -167,7 +183,7 @@ def _checked(checking: Forked, timings: dict, progress) -> tuple:
         raise ValidationFailed(checks.report)
     if checks.outcome == "disagree":
         raise FiguresDisagree(checks.disagreements)
-    return checks.report, checks.future_warnings
+    return checks
 
 
 def _timed(since: float, step, *args) -> tuple:
@@ -175,7 +191,10 @@ def _timed(since: float, step, *args) -> tuple:
     return step(*args), time.perf_counter() - since
 
 
-def run_stages(config: Config, version: str, progress: Callable | None = None) -> BuildResult:
+def run_stages(config: Config, version: str, progress: Callable | None = None,
+               ahead: AssertedAhead | None = None) -> BuildResult:
+    """The stages, in memory: the frozen dataset, not saved. With `ahead`, the asserted on-disk
+    store is written beside reasoning (for `FrozenDataset.save`)."""
     from chainkg.build.load import LoadError
     from chainkg.build.reason import InconsistencyError, clean, closure_of
 
@@ -193,7 +212,8 @@ def run_stages(config: Config, version: str, progress: Callable | None = None) -
     # second core while this process integrates the imports and reasons; their outcome is read (and
     # any failure raised, before a failure of reasoning) once the closure is there
     inputs.store(), inputs.union_store(include_ontology=True)  # built once, before the fork: shared by both
-    checking = Forked(partial(_check_inputs, inputs, config))
+    changes_at_fork = len(inputs.changes)
+    checking = Forked(partial(_check_inputs, inputs, config, ahead))
     lines = []
     try:
         # -- issue #10: declared imports and reviewed links join the asserted graphs (chainkg.integrate.step)
@@ -226,12 +246,15 @@ def run_stages(config: Config, version: str, progress: Callable | None = None) -
     except BaseException:  # Ctrl-C, exit: stop the child, do not wait for it
         checking.cancel()
         raise
-    report, future_warnings = _checked(checking, timings, progress)
+    checks = _checked(checking, timings, progress)
+    report, future_warnings = checks.report, checks.future_warnings
+    if ahead is not None and checks.asserted is not None:
+        ahead.written(checks.asserted)
     for line in lines:
         _say(progress, line)
 
     # -- issue #15 item 1: why each inferred triple holds, and the shapes on the closure
-    from chainkg.build.provenance import check_closure, closure_store, trace_inputs
+    from chainkg.build.provenance import closure_findings, closure_results, trace_inputs
 
     t = time.perf_counter()
     prov = trace_inputs(inputs, closure, inferred)
@@ -240,32 +263,54 @@ def run_stages(config: Config, version: str, progress: Callable | None = None) -
     _say(progress, f"trace     {timings['trace']:6.2f}s  {len(prov.data)} data, {len(prov.schema)} schema inferences; "
                    f"{prov.grouped()} in {sum(g.rule is not None for g in prov.groups.values())} derivation graphs, "
                    f"{prov.description_size()} description triples; {len(prov.untraced)} untraced")
-    # the shapes on the closure (warnings only) in a forked child, beside the freeze; the closure's
-    # store is built here, before the fork, so that the child reads it without copying the Python
-    # objects it was made of (each one it touched would be copied: 3.7 GB of the child's 4.5 at 1M)
+    # the shapes on the closure (warnings only) in a new process, beside the freeze, reading the
+    # closure from a file: a child forked now would share this process's pages until the freeze
+    # writes them (reference counts, memory freed and reused), then hold copies: 3.8 GB at 1M
     t = time.perf_counter()
-    store = closure_store(inputs, prov)
-    closure_check = Forked(partial(_timed, t, check_closure, inputs, store, config, report))
-    del store
-    inputs.drop_union_stores()  # the child holds what it reads; freezing reads the named graphs only
+    closure_file = _closure_file(inputs, prov)
+    closure_check = Spawned(_timed, t, closure_results, closure_file, config)
+    inputs.drop_union_stores()  # freezing reads the named graphs only
     try:
         t = time.perf_counter()
         meta = {"reasoner": config.reasoner, "timings": timings}
         dataset = _freeze(inputs, prov, version, meta)
         dataset, ext_warnings = ext.complete(dataset)  # issue #10: stream the imports in; their warnings
+        if ahead is not None:  # what integrate added to the asserted graphs after the fork
+            ahead.touched = set(inputs.changes[changes_at_fork:])
         timings["freeze"] = time.perf_counter() - t
     except BaseException:  # the freeze's own error is the one to report; the warnings are moot
         closure_check.cancel()
+        os.unlink(closure_file)
         raise
     try:
-        closure_warnings, timings["validate_closure"] = closure_check.result()
+        closure_results_graph, timings["validate_closure"] = closure_check.result()
     except StepDied as e:
         raise BuildError(str(e)) from None
+    finally:
+        os.unlink(closure_file)
+    closure_warnings = closure_findings(closure_results_graph, inputs, report)
     _say(progress, f"validate  {timings['validate_closure']:6.2f}s  after reasoning: {len(closure_warnings)} new findings")
     # -- end issue #15 item 1
     _say(progress, f"freeze    {timings['freeze']:6.2f}s  {len(dataset.store)} quads")
     return BuildResult(dataset=dataset, cached=False, timings=timings,
                        warnings=report.warnings + future_warnings + closure_warnings + ext_warnings)
+
+
+def _closure_file(inputs: Inputs, prov) -> str:
+    """An N-Triples file (temporary: the caller removes it) of the closure the shapes check after
+    reasoning: asserted + ontology + inferred (chainkg.build.provenance.closure_store)."""
+    import pyoxigraph as ox
+
+    from chainkg.build.provenance import closure_store
+
+    fd, path = tempfile.mkstemp(prefix="chainkg-closure-", suffix=".nt")
+    os.close(fd)
+    try:
+        closure_store(inputs, prov).dump(path, ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
+    except BaseException:
+        os.unlink(path)
+        raise
+    return path
 
 
 def _freeze(inputs: Inputs, inferred, version: str, meta: dict) -> FrozenDataset:
@@ -334,26 +379,44 @@ def build(config: Config, *, force: bool = False, fallback: bool = False,
             elapsed = time.perf_counter() - t0
             _say(progress, f"cached    {elapsed:6.2f}s  version {version}, {len(cached.store)} quads")
             return BuildResult(dataset=cached, cached=True, timings={"cached_load": elapsed}, inputs_version=version)
+    ahead = _asserted_ahead(config)
     try:
-        with _collector_paused():
-            result = run_stages(config, version, progress)
-    except BuildError as e:
-        if not fallback:
-            raise
-        return _last_good(config, version, e, progress)
-    t = time.perf_counter()
-    try:
-        result.dataset.save(config.cache_dir)
-    except (OSError, CacheError) as e:  # the build is good, the cache folder is not writable or lies
-        message = f"{config.cache_dir}: cannot save the build: {e}"
-        if not fallback:
-            raise BuildError(message) from None
-        log.warning("%s; serving it without a cache", message)
+        try:
+            with _collector_paused():
+                result = run_stages(config, version, progress, ahead)
+        except BuildError as e:
+            if not fallback:
+                raise
+            return _last_good(config, version, e, progress)
+        t = time.perf_counter()
+        try:
+            result.dataset.save(config.cache_dir, ahead)
+        except (OSError, CacheError) as e:  # the build is good, the cache folder is not writable or lies
+            message = f"{config.cache_dir}: cannot save the build: {e}"
+            if not fallback:
+                raise BuildError(message) from None
+            log.warning("%s; serving it without a cache", message)
+    finally:
+        if ahead is not None:
+            ahead.discard()
     result.timings["save"] = time.perf_counter() - t
     result.timings["total"] = time.perf_counter() - t0
     result.inputs_version = version
     _say(progress, f"saved     {result.timings['save']:6.2f}s  version {version} in {config.cache_dir}")
     return result
+
+
+def _asserted_ahead(config: Config) -> AssertedAhead | None:
+    """A hidden folder in the cache folder for the asserted store written ahead; None when the
+    cache folder cannot be made (save then says why)."""
+    try:
+        config.cache_dir.mkdir(parents=True, exist_ok=True)
+        for old in config.cache_dir.glob(".asserted-*"):  # left by a build that was killed a day ago
+            if time.time() - old.stat().st_mtime > 86400:
+                shutil.rmtree(old, ignore_errors=True)
+        return AssertedAhead(config.cache_dir)
+    except OSError:
+        return None
 
 
 @contextmanager

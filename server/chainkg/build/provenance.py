@@ -457,9 +457,23 @@ def check_closure(inputs, store, config, report) -> list:
     the ontology implies (S14 says what is ck:presentIn a place is an organisation or a project;
     ck:locatedIn, a subproperty of ck:presentIn, makes districts present in their city): the
     build names each such finding instead of failing on it."""
-    from dataclasses import replace
+    return closure_findings(_closure_results(store, config), inputs, report)
 
-    from chainkg.build.validate import findings_from, load_shapes
+
+def closure_results(path: str, config):
+    """The shapes' results graph over the closure held in an N-Triples file (closure_store's
+    default graph, dumped): the part of `check_closure` that a new process runs beside the freeze
+    (chainkg.build.forked.Spawned). The file is parsed, not bulk-loaded: the findings' blank nodes
+    (quantities) keep their labels, so that they can be matched with the first validation's."""
+    import pyoxigraph as ox
+
+    store = ox.Store()
+    store.bulk_extend(ox.parse(path=path, format=ox.RdfFormat.N_TRIPLES))
+    return _closure_results(store, config)
+
+
+def _closure_results(store, config):
+    from chainkg.build.validate import load_shapes
 
     shapes = load_shapes(config)
     try:
@@ -476,6 +490,15 @@ def check_closure(inputs, store, config, report) -> list:
         for q in store:
             g.add((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)))
         results = validate_graph(g, shapes)
+    return results
+
+
+def closure_findings(results, inputs, report) -> list:
+    """The findings of the closure's results graph that the asserted data alone did not have (see
+    `check_closure`), each with the file and line of what it is about."""
+    from dataclasses import replace
+
+    from chainkg.build.validate import findings_from
 
     def key(f):
         return f.severity, f.focus, f.path, f.value, f.shape
