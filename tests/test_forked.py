@@ -100,6 +100,7 @@ def test_ctrl_c_while_reasoning_stops_the_build_and_its_child(mini_config, monke
     for pid in started:
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
+    assert not list(mini_config.cache_dir.glob(".asserted-*")), "the build's work folder stays behind"
 
 
 def test_a_violation_is_reported_before_an_inconsistency_found_meanwhile(mini_config):
@@ -161,7 +162,7 @@ def test_the_asserted_store_written_ahead_holds_what_the_frozen_dataset_asserts(
 
     lines: list[str] = []
     result = build(replace(config, build_dir=tmp_path / "b"), force=True, progress=lines.append)
-    assert any(line.startswith("store ") for line in lines), lines
+    assert any(line.startswith("store ") and "written beside reasoning" in line for line in lines), lines
     ds = result.dataset
     named = "SELECT ?s ?p ?o ?g { GRAPH ?g { ?s ?p ?o } }"
     everything = _quads(ds.union_store, named)
@@ -234,6 +235,40 @@ def test_a_spawned_step_killed_is_a_clear_error_and_a_cancelled_one_is_reaped():
 
 
 @forking
-def test_a_spawned_step_whose_function_cannot_be_found_is_a_failure_not_a_hang():
-    with pytest.raises((StepFailed, StepDied)):
-        Spawned(lambda: 1).result()  # a lambda does not pickle: nothing can start
+def test_a_spawned_step_that_cannot_be_sent_or_found_is_its_failure_not_a_hang(monkeypatch):
+    import sys
+    import types
+
+    with pytest.raises(StepFailed, match="does not pickle"):
+        Spawned(lambda: 1).result()  # a lambda does not pickle: nothing is started
+    here_only = types.ModuleType("chainkg_test_here_only")  # importable here, not in the new process
+    exec("def f():\n    return 1\n", here_only.__dict__)
+    monkeypatch.setitem(sys.modules, "chainkg_test_here_only", here_only)
+    with pytest.raises(StepFailed, match="cannot be loaded.*chainkg_test_here_only"):
+        Spawned(here_only.f).result()
+
+
+def test_a_killed_builds_work_folder_goes_and_a_running_ones_stays(tmp_path):
+    import fcntl
+
+    from chainkg.build.dataset import AssertedAhead
+
+    left = tmp_path / ".asserted-left"
+    (left / "asserted").mkdir(parents=True)
+    (left / "lock").write_bytes(b"")
+    running = AssertedAhead(tmp_path)
+    with open(running.folder / "lock", "rb") as f:  # its lock is held: nobody else may take it
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    second = AssertedAhead(tmp_path)
+    assert not left.exists() and running.folder.exists()
+    running.discard(), second.discard()
+    assert not list(tmp_path.glob(".asserted-*"))
+
+
+def test_without_fork_nothing_is_written_ahead(mini_config, monkeypatch):
+    monkeypatch.setenv("CHAINKG_BUILD_FORK", "0")
+    lines: list[str] = []
+    result = build(mini_config, force=True, progress=lines.append)
+    assert not any(line.startswith("store ") for line in lines), lines
+    assert len(result.dataset.asserted_store) > 0

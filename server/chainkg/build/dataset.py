@@ -376,11 +376,26 @@ class AssertedAhead:
     from the asserted graphs as loaded, then completed at `save` with what the build added to
     them afterwards: the reviewed links, the imports, the alignments and their provenance
     (chainkg.integrate.step adds, never removes). `folder` is a hidden folder in the cache folder
-    (the same file system: the store is moved into the saved build, not copied); `discard` removes
-    it when the build does not get that far."""
+    (the same file system: the store is moved into the saved build, not copied), which the build
+    also uses for its other temporary files; `discard` removes it at the end of the build. The
+    build holds a lock on it: a folder whose lock nobody holds was left by a killed build and is
+    removed by the next one."""
 
     def __init__(self, cache_dir: Path):
+        import fcntl
+
+        for old in cache_dir.glob(".asserted-*"):  # a killed build's: nobody holds its lock any more
+            try:
+                with open(old / "lock", "rb") as f:
+                    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # a build running now
+                continue
+            except OSError:  # no lock file (or no folder): left half-made
+                pass
+            shutil.rmtree(old, ignore_errors=True)
         self.folder = Path(tempfile.mkdtemp(prefix=".asserted-", dir=cache_dir))
+        self._lock = open(self.folder / "lock", "wb")  # noqa: SIM115 - held while this build lives
+        fcntl.flock(self._lock, fcntl.LOCK_EX)
         self.entry: dict | None = None  # _write_store's meta.json entry, once written
         self.graphs: frozenset = frozenset()  # the named graphs written
         self.touched: set = set()  # graphs the build added to after the store was written
@@ -388,26 +403,22 @@ class AssertedAhead:
     def write(self, named: ox.Store, union: ox.Store) -> dict:
         """Write the store from `named` (the asserted graphs) and `union` (their distinct union as
         default graph); returns what `written` takes. Called in the forked checking child, which
-        hands the writing to a new process (`python -m chainkg.build.dataset`) through an N-Quads
-        and an N-Triples file: RocksDB runs process-wide background threads, which a forked child
-        lacks, so a store written in the child of a process that had already opened one waits for
-        them forever."""
-        import subprocess
-        import sys
+        hands the writing to a new process (chainkg.build.forked.Spawned, dying with it) through an
+        N-Quads and an N-Triples file: RocksDB runs process-wide background threads, which a forked
+        child lacks, so a store written in the child of a process that had already opened one
+        waits for them forever."""
+        from chainkg.build.forked import Spawned, StepDied, StepFailed
 
-        nq, nt, out = self.folder / "asserted.nq", self.folder / "union.nt", self.folder / "entry.json"
+        nq, nt = self.folder / "asserted.nq", self.folder / "union.nt"
         try:
             named.dump(str(nq), ox.RdfFormat.N_QUADS)
             union.dump(str(nt), ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
-            done = subprocess.run([sys.executable, "-m", "chainkg.build.dataset", "write-store",
-                                   str(self.folder / ASSERTED_DIR), str(nq), str(nt), str(out)],
-                                  capture_output=True, text=True, check=False)
-            if done.returncode:
-                raise CacheError(f"writing the asserted store failed ({done.returncode}): "
-                                 + (done.stderr.strip().splitlines() or ["no message"])[-1])
-            entry = json.loads(out.read_text())
+            try:
+                entry = Spawned(_load_store_files, self.folder / ASSERTED_DIR, nq, nt, workdir=self.folder).result()
+            except (StepFailed, StepDied) as e:
+                raise CacheError(f"writing the asserted store failed: {e}") from None
         finally:
-            for f in (nq, nt, out):
+            for f in (nq, nt):
                 f.unlink(missing_ok=True)
         return {"entry": entry, "graphs": frozenset(g.value for g in named.named_graphs())}
 
@@ -425,14 +436,15 @@ class AssertedAhead:
         if not late:
             return self.entry
 
-        def add_late(store: ox.Store) -> None:
-            for g in late:
-                store.extend(_with_union((q for q in named.quads_for_pattern(None, None, None, g)), False))
+        def add_late(store: ox.Store) -> None:  # the bulk loader: an import can be large
+            store.bulk_extend(_with_union((q for g in late for q in named.quads_for_pattern(None, None, None, g)),
+                                          False))
 
         return _fill_store(folder, add_late)
 
     def discard(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+        self._lock.close()
 
 
 def _write_store(folder: Path, named, *, asserted_only: bool) -> dict:
@@ -757,11 +769,3 @@ def compute_stats(ds: FrozenDataset) -> dict:
         "claims_per_source": {r["source"]: {"claims": int(r["claims"]), "triples": int(r["triples"])} for r in per_source},
     }
 
-
-if __name__ == "__main__":  # python -m chainkg.build.dataset write-store FOLDER NQUADS NTRIPLES OUT_JSON
-    import sys
-
-    if len(sys.argv) != 6 or sys.argv[1] != "write-store":
-        sys.exit("usage: python -m chainkg.build.dataset write-store FOLDER NQUADS NTRIPLES OUT_JSON")
-    _entry = _load_store_files(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]))
-    Path(sys.argv[5]).write_text(json.dumps(_entry))

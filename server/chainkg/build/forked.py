@@ -167,15 +167,16 @@ class Forked(_Step):
 class Spawned(_Step):
     """`Spawned(function, *args)` starts `function(*args)` in a new Python process now (`python -m
     chainkg.build.forked`): the function (module level) and its arguments go in, its outcome comes
-    back, pickled through files in a private temporary folder. `.result()` and `.cancel()` as for
-    Forked; without fork (CHAINKG_BUILD_FORK=0) the step runs here at once."""
+    back, pickled through files in a private temporary folder (in `workdir`, when given).
+    `.result()` and `.cancel()` as for Forked; without fork (CHAINKG_BUILD_FORK=0) the step runs
+    here at once."""
 
-    def __init__(self, function: Callable, *args):
+    def __init__(self, function: Callable, *args, workdir=None):
         self._proc, self._outcome, self._dir = None, None, None
         if not fork_enabled():
             self._outcome = _outcome(lambda: function(*args))
             return
-        self._dir = tempfile.mkdtemp(prefix="chainkg-spawn-")
+        self._dir = tempfile.mkdtemp(prefix="chainkg-spawn-", dir=workdir)
         self._err = open(os.path.join(self._dir, "stderr"), "w+b")  # noqa: SIM115 - read when it ends
         step = os.path.join(self._dir, "step.pickle")
         try:
@@ -193,6 +194,13 @@ class Spawned(_Step):
         except OSError:  # no process could be started: do it here
             self._cleanup()
             self._outcome = _outcome(lambda: function(*args))
+
+    @classmethod
+    def here(cls, function: Callable, *args) -> Spawned:
+        """The step run at once in this process (where no new one can be started), same API."""
+        step = cls.__new__(cls)
+        step._proc, step._dir, step._outcome = None, None, _outcome(lambda: function(*args))
+        return step
 
     def cancel(self) -> None:
         if self._proc is not None:

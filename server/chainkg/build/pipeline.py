@@ -12,7 +12,6 @@ from __future__ import annotations
 import gc
 import logging
 import os
-import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from chainkg.build.dataset import AssertedAhead, CacheError, FrozenDataset, cached_versions
-from chainkg.build.forked import Forked, Spawned, StepDied
+from chainkg.build.forked import Forked, Spawned, StepDied, fork_enabled
 from chainkg.build.load import INFERRED_GRAPH, Inputs, inputs_hash, load
 from chainkg.config import Config
 
@@ -254,7 +253,7 @@ def run_stages(config: Config, version: str, progress: Callable | None = None,
         _say(progress, line)
 
     # -- issue #15 item 1: why each inferred triple holds, and the shapes on the closure
-    from chainkg.build.provenance import closure_findings, closure_results, trace_inputs
+    from chainkg.build.provenance import closure_findings, closure_results, closure_store, results_on_store, trace_inputs
 
     t = time.perf_counter()
     prov = trace_inputs(inputs, closure, inferred)
@@ -267,8 +266,16 @@ def run_stages(config: Config, version: str, progress: Callable | None = None,
     # closure from a file: a child forked now would share this process's pages until the freeze
     # writes them (reference counts, memory freed and reused), then hold copies: 3.8 GB at 1M
     t = time.perf_counter()
-    closure_file = _closure_file(inputs, prov)
-    closure_check = Spawned(_timed, t, closure_results, closure_file, config)
+    closure_file = None
+    try:
+        if ahead is None:  # one process (or no cache folder to write in): the check runs here
+            raise OSError
+        closure_file = _closure_file(ahead.folder, inputs, prov)
+        closure_check = Spawned(_timed, t, closure_results, closure_file, config, workdir=ahead.folder)
+    except OSError:  # no room for the file or no new process: here too, before the freeze
+        _remove(closure_file)
+        closure_file = None
+        closure_check = Spawned.here(_timed, t, results_on_store, closure_store(inputs, prov), config)
     inputs.drop_union_stores()  # freezing reads the named graphs only
     try:
         t = time.perf_counter()
@@ -280,14 +287,17 @@ def run_stages(config: Config, version: str, progress: Callable | None = None,
         timings["freeze"] = time.perf_counter() - t
     except BaseException:  # the freeze's own error is the one to report; the warnings are moot
         closure_check.cancel()
-        os.unlink(closure_file)
+        _remove(closure_file)
         raise
     try:
         closure_results_graph, timings["validate_closure"] = closure_check.result()
     except StepDied as e:
         raise BuildError(str(e)) from None
+    except BaseException:  # Ctrl-C while waiting: stop it, do not leave it running
+        closure_check.cancel()
+        raise
     finally:
-        os.unlink(closure_file)
+        _remove(closure_file)
     closure_warnings = closure_findings(closure_results_graph, inputs, report)
     _say(progress, f"validate  {timings['validate_closure']:6.2f}s  after reasoning: {len(closure_warnings)} new findings")
     # -- end issue #15 item 1
@@ -296,14 +306,24 @@ def run_stages(config: Config, version: str, progress: Callable | None = None,
                        warnings=report.warnings + future_warnings + closure_warnings + ext_warnings)
 
 
-def _closure_file(inputs: Inputs, prov) -> str:
+def _remove(path: str | None) -> None:
+    if path is not None:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+
+def _closure_file(folder, inputs: Inputs, prov) -> str:
     """An N-Triples file (temporary: the caller removes it) of the closure the shapes check after
-    reasoning: asserted + ontology + inferred (chainkg.build.provenance.closure_store)."""
+    reasoning: asserted + ontology + inferred (chainkg.build.provenance.closure_store). In the
+    build's work folder in the cache folder (AssertedAhead.folder: removed with it, even after a
+    killed build), not in /tmp, which can be memory (tmpfs) the build's figures would not show."""
     import pyoxigraph as ox
 
     from chainkg.build.provenance import closure_store
 
-    fd, path = tempfile.mkstemp(prefix="chainkg-closure-", suffix=".nt")
+    fd, path = tempfile.mkstemp(prefix="closure-", suffix=".nt", dir=folder)
     os.close(fd)
     try:
         closure_store(inputs, prov).dump(path, ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
@@ -407,13 +427,12 @@ def build(config: Config, *, force: bool = False, fallback: bool = False,
 
 
 def _asserted_ahead(config: Config) -> AssertedAhead | None:
-    """A hidden folder in the cache folder for the asserted store written ahead; None when the
-    cache folder cannot be made (save then says why)."""
+    """A hidden folder in the cache folder for the asserted store written ahead; None without fork,
+    or when the cache folder cannot be made (save then says why)."""
+    if not fork_enabled():  # one process: writing ahead would only write twice
+        return None
     try:
         config.cache_dir.mkdir(parents=True, exist_ok=True)
-        for old in config.cache_dir.glob(".asserted-*"):  # left by a build that was killed a day ago
-            if time.time() - old.stat().st_mtime > 86400:
-                shutil.rmtree(old, ignore_errors=True)
         return AssertedAhead(config.cache_dir)
     except OSError:
         return None

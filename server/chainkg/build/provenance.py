@@ -457,7 +457,7 @@ def check_closure(inputs, store, config, report) -> list:
     the ontology implies (S14 says what is ck:presentIn a place is an organisation or a project;
     ck:locatedIn, a subproperty of ck:presentIn, makes districts present in their city): the
     build names each such finding instead of failing on it."""
-    return closure_findings(_closure_results(store, config), inputs, report)
+    return closure_findings(results_on_store(store, config), inputs, report)
 
 
 def closure_results(path: str, config):
@@ -469,10 +469,10 @@ def closure_results(path: str, config):
 
     store = ox.Store()
     store.bulk_extend(ox.parse(path=path, format=ox.RdfFormat.N_TRIPLES))
-    return _closure_results(store, config)
+    return results_on_store(store, config)
 
 
-def _closure_results(store, config):
+def results_on_store(store, config):
     from chainkg.build.validate import load_shapes
 
     shapes = load_shapes(config)
