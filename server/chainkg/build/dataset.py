@@ -428,8 +428,6 @@ class AssertedAhead:
     def complete(self, folder: Path, named) -> dict:
         """Move the store to `folder` and add the asserted quads of `named` (the frozen dataset's
         store) in graphs it lacks or that were added to since: its meta.json entry."""
-        if self.entry is None:
-            raise CacheError("the asserted store written ahead is missing")
         os.replace(self.folder / ASSERTED_DIR, folder)
         late = [g for g in named.named_graphs()
                 if not is_derived_graph(g.value) and (g.value not in self.graphs or g.value in self.touched)]
@@ -768,4 +766,3 @@ def compute_stats(ds: FrozenDataset) -> dict:
         "entities_per_class": {r["class"]: int(r["n"]) for r in rows},
         "claims_per_source": {r["source"]: {"claims": int(r["claims"]), "triples": int(r["triples"])} for r in per_source},
     }
-

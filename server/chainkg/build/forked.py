@@ -69,6 +69,22 @@ def _die_with_parent() -> None:
         pass
 
 
+_UNREADABLE = (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError)
+
+
+def _ended(code: int, tail: list | None = None) -> tuple:
+    """The outcome of a step's process that ended with a signal (code < 0) or a failure status;
+    `tail`: the last lines it wrote to stderr, when they were kept."""
+    how = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
+    return ("died", f"the build's checking process ended without a result ({how}"
+                    + ("; out of memory?" if code == -signal.SIGKILL else "") + ")"
+                    + (": " + " / ".join(tail) if tail else ""))
+
+
+def _unreadable(e: Exception) -> tuple:
+    return ("died", f"the build's checking process left no readable result ({type(e).__name__}: {e})")
+
+
 class _Step:
     """What Forked and Spawned share: the outcome, ("ok", result), ("error", kind, message,
     trace) or ("died", how), read once by `result`."""
@@ -155,13 +171,11 @@ class Forked(_Step):
             source.seek(0)
             data = source.read()
         if code:  # a signal (< 0) or a failure to write: whatever was written is not a whole result
-            how = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
-            return ("died", f"the build's checking process ended without a result ({how}"
-                            + ("; out of memory?)" if code == -signal.SIGKILL else ")"))
+            return _ended(code)
         try:
             return pickle.loads(data)
-        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError) as e:
-            return ("died", f"the build's checking process left no readable result ({type(e).__name__}: {e})")
+        except _UNREADABLE as e:
+            return _unreadable(e)
 
 
 class Spawned(_Step):
@@ -216,17 +230,12 @@ class Spawned(_Step):
         try:
             if code:
                 self._err.seek(0)
-                tail = self._err.read().decode("utf-8", "replace").strip().splitlines()[-3:]
-                how = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
-                return ("died", f"the build's checking process ended without a result ({how}"
-                                + ("; out of memory?" if code == -signal.SIGKILL else "") + ")"
-                                + (": " + " / ".join(tail) if tail else ""))
+                return _ended(code, self._err.read().decode("utf-8", "replace").strip().splitlines()[-3:])
             try:
                 with open(os.path.join(self._dir, "outcome.pickle"), "rb") as f:
                     return pickle.load(f)
-            except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
-                    ImportError) as e:
-                return ("died", f"the build's checking process left no readable result ({type(e).__name__}: {e})")
+            except (OSError, *_UNREADABLE) as e:
+                return _unreadable(e)
         finally:
             self._cleanup()
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 
 from chainkg.build.dataset import AssertedAhead, CacheError, FrozenDataset, cached_versions
 from chainkg.build.forked import Forked, Spawned, StepDied, fork_enabled
@@ -266,15 +267,15 @@ def run_stages(config: Config, version: str, progress: Callable | None = None,
     # closure from a file: a child forked now would share this process's pages until the freeze
     # writes them (reference counts, memory freed and reused), then hold copies: 3.8 GB at 1M
     t = time.perf_counter()
-    closure_file = None
-    try:
-        if ahead is None:  # one process (or no cache folder to write in): the check runs here
-            raise OSError
-        closure_file = _closure_file(ahead.folder, inputs, prov)
-        closure_check = Spawned(_timed, t, closure_results, closure_file, config, workdir=ahead.folder)
-    except OSError:  # no room for the file or no new process: here too, before the freeze
-        _remove(closure_file)
-        closure_file = None
+    closure_file = closure_check = None
+    if ahead is not None:
+        try:
+            closure_file = _closure_file(ahead.folder, inputs, prov)
+            closure_check = Spawned(_timed, t, closure_results, closure_file, config, workdir=ahead.folder)
+        except OSError:  # no room for the file or no new process
+            _remove(closure_file)
+            closure_file = None
+    if closure_check is None:  # one process, or no cache folder to write in: here, before the freeze
         closure_check = Spawned.here(_timed, t, results_on_store, closure_store(inputs, prov), config)
     inputs.drop_union_stores()  # freezing reads the named graphs only
     try:
@@ -308,10 +309,7 @@ def run_stages(config: Config, version: str, progress: Callable | None = None,
 
 def _remove(path: str | None) -> None:
     if path is not None:
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
+        Path(path).unlink(missing_ok=True)
 
 
 def _closure_file(folder, inputs: Inputs, prov) -> str:

@@ -450,19 +450,9 @@ def closure_store(inputs, prov: Provenance):
     return st
 
 
-def check_closure(inputs, store, config, report) -> list:
-    """The shapes over asserted + inferred (issue #15; `store`: closure_store's): the findings that
-    reasoning brought and the asserted data alone did not have (`report`, the validate step's), as
-    warnings whose message starts with "after reasoning:". A shape written for what claims state can disagree with what
-    the ontology implies (S14 says what is ck:presentIn a place is an organisation or a project;
-    ck:locatedIn, a subproperty of ck:presentIn, makes districts present in their city): the
-    build names each such finding instead of failing on it."""
-    return closure_findings(results_on_store(store, config), inputs, report)
-
-
 def closure_results(path: str, config):
     """The shapes' results graph over the closure held in an N-Triples file (closure_store's
-    default graph, dumped): the part of `check_closure` that a new process runs beside the freeze
+    default graph, dumped), in a new process beside the freeze
     (chainkg.build.forked.Spawned). The file is parsed, not bulk-loaded: the findings' blank nodes
     (quantities) keep their labels, so that they can be matched with the first validation's."""
     import pyoxigraph as ox
@@ -494,8 +484,13 @@ def results_on_store(store, config):
 
 
 def closure_findings(results, inputs, report) -> list:
-    """The findings of the closure's results graph that the asserted data alone did not have (see
-    `check_closure`), each with the file and line of what it is about."""
+    """The shapes over asserted + inferred (issue #15; `results`: closure_results'): the findings
+    that reasoning brought and the asserted data alone did not have (`report`, the validate step's),
+    as warnings whose message starts with "after reasoning:", each with the file and line of what
+    it is about. A shape written for what claims state can disagree with what the ontology implies
+    (S14 says what is ck:presentIn a place is an organisation or a project; ck:locatedIn, a
+    subproperty of ck:presentIn, makes districts present in their city): the build names each such
+    finding instead of failing on it."""
     from dataclasses import replace
 
     from chainkg.build.validate import findings_from
