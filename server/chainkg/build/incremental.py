@@ -1,0 +1,391 @@
+"""Incremental reasoning: the closure of edited inputs from the previous build's, without reasoning
+over everything again (issue #11, "a rebuild after editing one article file re-reasons only what can
+change").
+
+The ontology (the T-box) is fixed between the two builds: only asserted data changes, as when an
+article file is edited. The rules are the OWL 2 RL data rules the ontology uses, the ones
+chainkg.build.provenance traces (cax-sco, prp-dom, prp-rng, prp-spo1, prp-inv, prp-symp,
+prp-trp, prp-spo2, cls-svf1/2, cls-hv1/2), read from the previous build's ontology and
+inferred-schema graphs. The update is DRed (delete and re-derive; Gupta, Mumick and Subrahmanian,
+SIGMOD 1993):
+
+1. over-delete: every inferred triple some derivation of which uses a triple no longer asserted,
+   found forward from the removed triples through the old facts;
+2. re-derive: of those, and of the removed asserted triples, each one that a rule still
+   concludes in one step from what is left;
+3. insert: forward from the added triples and the re-derived ones, semi-naively, until nothing new.
+
+Every lookup goes to the previous build's stores (Oxigraph, on disk) through an overlay of the
+changes (`Facts`): the work grows with what the edit reaches, not with the graph. A change this
+module cannot follow (a triple about the schema, a rule it does not know) is refused with
+`NotIncremental`, and the caller reasons over everything.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pyoxigraph as ox
+
+from chainkg.build.provenance import OWL, RDF, SCHEMA_CLASSES, SCHEMA_PREDICATES
+from chainkg.build.reason import AXIOMATIC_NAMESPACES, REFLEXIVE_NOISE, TRIVIAL_TYPES
+
+TYPE = ox.NamedNode(RDF + "type")
+THING = ox.NamedNode(OWL + "Thing")
+NOTHING = ox.NamedNode(OWL + "Nothing")
+_NOISE = {ox.NamedNode(i) for i in REFLEXIVE_NOISE}
+_TRIVIAL = {ox.NamedNode(i) for i in TRIVIAL_TYPES}
+_SCHEMA_PREDICATES = {ox.NamedNode(i) for i in SCHEMA_PREDICATES}
+_SCHEMA_CLASSES = {ox.NamedNode(i) for i in SCHEMA_CLASSES}
+# constructs whose rules chainkg.build.provenance does not apply (equality, keys, cardinality, lists of
+# classes): an ontology using them is reasoned over whole
+_UNFOLLOWED = {ox.NamedNode(OWL + t) for t in (
+    "sameAs", "hasKey", "FunctionalProperty", "InverseFunctionalProperty", "maxCardinality",
+    "maxQualifiedCardinality", "intersectionOf", "unionOf", "oneOf", "allValuesFrom", "complementOf",
+    "propertyDisjointWith", "AllDisjointClasses", "IrreflexiveProperty", "AsymmetricProperty")}
+
+
+class NotIncremental(Exception):
+    """The change cannot be followed incrementally (the message says why): reason over everything."""
+
+
+def _is_noise(t) -> bool:
+    """What chainkg.build.reason.clean drops from a closure (besides asserted triples)."""
+    s, p, o = t
+    if isinstance(s, ox.Literal):
+        return True
+    if isinstance(s, ox.NamedNode) and s.value.startswith(AXIOMATIC_NAMESPACES):
+        return True
+    if p in _NOISE and s == o:
+        return True
+    return p == TYPE and o in _TRIVIAL
+
+
+class Rules:
+    """The data rules of the ontology, indexed both ways: `forward` (what a triple concludes with the
+    facts) and `derivable` (whether a rule concludes a triple from the facts in one step)."""
+
+    def __init__(self, schema_triples):
+        """`schema_triples`: Oxigraph triples of the ontology graph and the inferred-schema graph."""
+        from rdflib import URIRef
+
+        from chainkg.build.provenance import _Schema
+        from chainkg.build.terms import to_ox, to_rdflib
+
+        triples = list(schema_triples)
+        used = {t[1] for t in triples} | {t[2] for t in triples if t[1] == TYPE}
+        unfollowed = sorted(u.value for u in used & _UNFOLLOWED)
+        if unfollowed:
+            raise NotIncremental(f"the ontology uses {', '.join(unfollowed)}")
+        sch = _Schema([tuple(to_rdflib(x) for x in t) for t in triples])
+
+        def m(d):
+            return {to_ox(k): {to_ox(v) for v in vs} for k, vs in d.items()}
+
+        self.supers, self.super_props = m(sch.supers), m(sch.super_props)
+        self.domain, self.range, self.inverse = m(sch.domain), m(sch.range), m(sch.inverse)
+        self.symmetric = {to_ox(p) for p in sch.symmetric}
+        self.transitive = {to_ox(p) for p in sch.transitive}
+        self.on = {to_ox(k): to_ox(v) for k, v in sch.on.items()}
+        self.svf_by_prop = {to_ox(p): [(to_ox(r), to_ox(f)) for r, f in v] for p, v in sch.svf_by_prop.items()}
+        self.svf_by_class = {to_ox(c): [(to_ox(r), to_ox(p)) for r, p in v] for c, v in sch.svf_by_class.items()}
+        self.hv_by_class = {to_ox(r): (to_ox(p), to_ox(v)) for r, (p, v) in sch.hv_by_class.items()}
+        self.hv_by_edge = {(to_ox(p), to_ox(v)): [to_ox(r) for r in rs] for (p, v), rs in sch.hv_by_edge.items()}
+        self.chains = [(to_ox(p), [to_ox(s) for s in steps]) for p, steps in sch.chains]
+        self.chain_steps = defaultdict(list)
+        for i, (_prop, steps) in enumerate(self.chains):
+            for k, step in enumerate(steps):
+                self.chain_steps[step].append((i, k))
+        self.chains_of = defaultdict(list)
+        for prop, steps in self.chains:
+            self.chains_of[prop].append(steps)
+        # the other way round, for `derivable`
+        self.subs, self.sub_props = _inverse(self.supers), _inverse(self.super_props)
+        self.domain_of, self.range_of = _inverse(self.domain), _inverse(self.range)
+        self.svf_of = {}  # restriction -> (property, filler)
+        for p, pairs in self.svf_by_prop.items():
+            for r, filler in pairs:
+                self.svf_of[r] = (p, filler)
+        disjoint = URIRef(OWL + "disjointWith")
+        self.disjoint = [(to_ox(s), to_ox(o)) for s, p, o in
+                         ((to_rdflib(t[0]), to_rdflib(t[1]), to_rdflib(t[2])) for t in triples) if p == disjoint]
+        # what makes a triple part of the schema (provenance.is_schema_triple): never changed here
+        self.schema_nodes = {t[0] for t in triples} | {to_ox(n) for n in sch.nodes}
+
+    def touches_schema(self, t) -> bool:
+        """A triple that would change the rules themselves (a T-box statement)."""
+        s, p, o = t
+        return p in _SCHEMA_PREDICATES or (p == TYPE and o in _SCHEMA_CLASSES)
+
+    def is_schema_triple(self, t) -> bool:
+        """provenance.is_schema_triple, in Oxigraph terms (graph/inferred-schema or graph/inferred)."""
+        s, p, o = t
+        if s in self.schema_nodes or p in _SCHEMA_PREDICATES:
+            return True
+        return p == TYPE and (o in _SCHEMA_CLASSES or (isinstance(o, ox.BlankNode) and o in self.schema_nodes))
+
+    def forward(self, t, facts):
+        """Every conclusion of a rule instance with `t` as one premise and the others in `facts`."""
+        s, p, o = t
+        if p == TYPE:
+            for c in self.supers.get(o, ()):
+                yield (s, TYPE, c)
+            for r, prop in self.svf_by_class.get(o, ()):
+                for x in facts.subjects(prop, s):
+                    yield (x, TYPE, r)
+            hv = self.hv_by_class.get(o)
+            if hv:
+                yield (s, hv[0], hv[1])
+            return
+        for c in self.domain.get(p, ()):
+            yield (s, TYPE, c)
+        for q in self.super_props.get(p, ()):
+            yield (s, q, o)
+        for r in self.hv_by_edge.get((p, o), ()):
+            yield (s, TYPE, r)
+        for r, filler in self.svf_by_prop.get(p, ()):
+            if filler == THING or facts.has((o, TYPE, filler)):
+                yield (s, TYPE, r)
+        if isinstance(o, ox.Literal):
+            return
+        for c in self.range.get(p, ()):
+            yield (o, TYPE, c)
+        for q in self.inverse.get(p, ()):
+            yield (o, q, s)
+        if p in self.symmetric:
+            yield (o, p, s)
+        if p in self.transitive:
+            for y in facts.objects(o, p):
+                yield (s, p, y)
+            for x in facts.subjects(p, s):
+                yield (x, p, o)
+        for i, k in self.chain_steps.get(p, ()):
+            prop, steps = self.chains[i]
+            for start, end in _ends(steps, k, t, facts):
+                yield (start, prop, end)
+
+    def derivable(self, t, facts) -> bool:
+        """Whether some rule concludes `t` in one step from `facts`."""
+        s, p, o = t
+        if p == TYPE:
+            if any(facts.has((s, TYPE, d)) for d in self.subs.get(o, ())):
+                return True
+            if any(_first(facts.objects(s, q)) for q in self.domain_of.get(o, ())):
+                return True
+            if any(_first(facts.subjects(q, s)) for q in self.range_of.get(o, ())):
+                return True
+            svf = self.svf_of.get(o)
+            if svf is not None:
+                prop, filler = svf
+                if any(filler == THING or facts.has((y, TYPE, filler)) for y in facts.objects(s, prop)):
+                    return True
+            hv = self.hv_by_class.get(o)
+            return hv is not None and facts.has((s, hv[0], hv[1]))
+        if any(facts.has((s, q, o)) for q in self.sub_props.get(p, ())):
+            return True
+        if isinstance(o, ox.Literal):
+            return any(facts.has((s, TYPE, r)) for r, pv in self.hv_by_class.items() if pv == (p, o))
+        if any(facts.has((o, q, s)) for q in self.inverse.get(p, ())):
+            return True
+        if p in self.symmetric and facts.has((o, p, s)):
+            return True
+        if p in self.transitive and _meet(facts, s, p, o):
+            return True
+        for steps in self.chains_of.get(p, ()):
+            if o in _reach(s, steps, facts):
+                return True
+        return any(facts.has((s, TYPE, r)) for r, pv in self.hv_by_class.items() if pv == (p, o))
+
+
+def _inverse(d: dict) -> dict:
+    out = defaultdict(set)
+    for k, vs in d.items():
+        for v in vs:
+            out[v].add(k)
+    return out
+
+
+def _meet(facts, s, p, o) -> bool:
+    """Whether some y (not s or o) has s p y and y p o in the facts. The two sides are drawn in turn
+    and the first one to run out is checked against the facts: the work is about twice the shorter
+    side (a hub has many objects and few ancestors)."""
+    sides = [(iter(facts.objects(s, p)), lambda y: (y, p, o)), (iter(facts.subjects(p, o)), lambda y: (s, p, y))]
+    seen: list = [set(), set()]
+    while True:
+        for i, (it, _triple) in enumerate(sides):
+            y = next(it, None)
+            if y is None:
+                return any(facts.has(sides[i][1](x)) for x in seen[i])
+            if y != s and y != o:
+                if y in seen[1 - i]:
+                    return True
+                seen[i].add(y)
+
+
+def _first(iterable) -> bool:
+    return next(iter(iterable), None) is not None
+
+
+def _ends(steps, k, t, facts):
+    """(start, end) of every path p1 .. pn through the facts with `t` as step k (prp-spo2)."""
+    starts = {t[0]}
+    for step in reversed(steps[:k]):
+        starts = {x for node in starts for x in facts.subjects(step, node)}
+    ends = {t[2]}
+    for step in steps[k + 1:]:
+        ends = {y for node in ends for y in facts.objects(node, step)}
+    return [(a, b) for a in starts for b in ends]
+
+
+def _reach(s, steps, facts) -> set:
+    nodes = {s}
+    for step in steps:
+        nodes = {y for node in nodes for y in facts.objects(node, step)}
+    return nodes
+
+
+class Facts:
+    """The facts (asserted and inferred triples) of a state: `base` (lookups on the previous build)
+    with `removed` taken out and `added` put in. `base` answers has/objects/subjects."""
+
+    def __init__(self, base, removed: set | None = None):
+        self.base = base
+        self.removed = removed if removed is not None else set()
+        self.added: set = set()
+        self._so = defaultdict(set)  # (s, p) -> {o} of the added triples
+        self._os = defaultdict(set)  # (p, o) -> {s}
+
+    def add(self, t) -> None:
+        self.added.add(t)
+        self.removed.discard(t)
+        self._so[(t[0], t[1])].add(t[2])
+        self._os[(t[1], t[2])].add(t[0])
+
+    def has(self, t) -> bool:
+        return t in self.added or (t not in self.removed and self.base.has(t))
+
+    def objects(self, s, p):
+        seen = set(self._so.get((s, p), ()))
+        yield from seen
+        for o in self.base.objects(s, p):
+            if o not in seen and (s, p, o) not in self.removed:
+                yield o
+
+    def subjects(self, p, o):
+        seen = set(self._os.get((p, o), ()))
+        yield from seen
+        for s in self.base.subjects(p, o):
+            if s not in seen and (s, p, o) not in self.removed:
+                yield s
+
+
+class StoreFacts:
+    """The previous build's facts, looked up in its stores: the asserted union (the default graph of
+    the asserted store) and the inferred graphs of the full store."""
+
+    def __init__(self, asserted: ox.Store, store, inferred_graphs):
+        self.asserted, self.store = asserted, store
+        self.graphs = [ox.NamedNode(g) for g in inferred_graphs]
+        self.dg = ox.DefaultGraph()
+
+    def _quads(self, s, p, o):
+        yield from self.asserted.quads_for_pattern(s, p, o, self.dg)
+        for g in self.graphs:
+            yield from self.store.quads_for_pattern(s, p, o, g)
+
+    def has(self, t) -> bool:
+        return next(iter(self._quads(*t)), None) is not None
+
+    def is_asserted(self, t) -> bool:
+        return next(iter(self.asserted.quads_for_pattern(*t, self.dg)), None) is not None
+
+    def is_inferred(self, t) -> bool:
+        return any(next(iter(self.store.quads_for_pattern(*t, g)), None) is not None for g in self.graphs)
+
+    def objects(self, s, p):
+        return (q.object for q in self._quads(s, p, None))
+
+    def subjects(self, p, o):
+        return (q.subject for q in self._quads(None, p, o))
+
+
+class Update:
+    """What an edit changes in the closure: inferred triples that go and that come, and the
+    asserted triples that changed (each a set of Oxigraph triples)."""
+
+    def __init__(self):
+        self.gone: set = set()  # no longer inferred (including triples now asserted)
+        self.new: set = set()  # newly inferred (including triples no longer asserted but still derived)
+        self.overdeleted = 0
+        self.rederived = 0
+
+    def __repr__(self) -> str:
+        return f"Update(-{len(self.gone)} +{len(self.new)}, over-deleted {self.overdeleted}, re-derived {self.rederived})"
+
+
+def update(rules: Rules, old: StoreFacts, removed: set, added: set) -> Update:
+    """The inferred triples that change when the asserted triples `removed` are no longer asserted
+    anywhere and `added` now are (neither set holds a triple both before and after)."""
+    for t in removed | added:
+        if rules.touches_schema(t):
+            raise NotIncremental(f"a changed triple states schema: {' '.join(str(x) for x in t)}")
+    out = Update()
+    old_facts = Facts(old)
+    # 1. over-delete: what some derivation through a removed triple concluded
+    deleted: set = set()
+    frontier = list(removed)
+    while frontier:
+        t = frontier.pop()
+        for c in rules.forward(t, old_facts):
+            if c not in deleted and c not in added and not _is_noise(c) and old.is_inferred(c):
+                deleted.add(c)
+                frontier.append(c)
+    out.overdeleted = len(deleted)
+    # 2. re-derive, in one step from what is left: an over-deleted triple, or a triple no longer asserted
+    facts = Facts(old, removed | deleted)
+    for t in added:
+        facts.add(t)
+    rederived = {t for t in deleted | removed if not _is_noise(t) and rules.derivable(t, facts)}
+    out.rederived = len(rederived)
+    # 3. insert, semi-naively, from the added and re-derived triples
+    inserted: set = set()
+    for t in rederived:
+        facts.add(t)
+    frontier = list(added | rederived)
+    while frontier:
+        t = frontier.pop()
+        for c in rules.forward(t, facts):
+            if not _is_noise(c) and not facts.has(c):
+                facts.add(c)
+                inserted.add(c)
+                frontier.append(c)
+    derived = rederived | inserted
+    out.gone = {t for t in deleted if t not in derived} | {t for t in added if old.is_inferred(t)}
+    out.new = {t for t in derived if not old.is_inferred(t)}  # an over-deleted triple derived again is no change
+    _check_consistency(rules, facts, {t[0] for t in out.new | added})
+    return out
+
+
+def _check_consistency(rules: Rules, facts: Facts, nodes) -> None:
+    """reason._check_consistency for the nodes whose types may have changed."""
+    from chainkg.build.reason import InconsistencyError
+
+    problems = []
+    for node in nodes:
+        if facts.has((node, TYPE, NOTHING)):
+            problems.append(f"{node} is a member of owl:Nothing")
+        for c1, c2 in rules.disjoint:
+            if facts.has((node, TYPE, c1)) and facts.has((node, TYPE, c2)):
+                problems.append(f"{node} is both {c1} and {c2}, declared disjoint")
+    if problems:
+        raise InconsistencyError("; ".join(sorted(set(problems))[:10]))
+
+
+def schema_triples(store, graphs) -> list:
+    """The triples of `graphs` (the ontology and inferred-schema graphs) in `store`."""
+    out = []
+    for g in graphs:
+        out.extend((q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, None, None, ox.NamedNode(g)))
+    return out
+
+

@@ -1,0 +1,172 @@
+"""Incremental reasoning (issue #11): the closure after an edit, updated from the previous closure by
+chainkg.build.incremental, equals the closure the reasoner computes over everything again.
+
+The edits are the real data's: a whole triples file taken out (its claim graphs and their
+descriptions) or put back, for every file of triples/, so the update runs through every rule the
+ontology uses on real claims (background geography takes the transitive located-in hierarchy with it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from chainkg.build.incremental import NotIncremental, Rules, StoreFacts, schema_triples, update
+from chainkg.build.load import INFERRED_GRAPH, INFERRED_SCHEMA_GRAPH, ONTOLOGY_GRAPH, PROVENANCE_GRAPH, load
+from chainkg.build.reason import InconsistencyError, clean, closure_of
+from chainkg.build.terms import to_ox
+
+INFERRED = (INFERRED_GRAPH, INFERRED_SCHEMA_GRAPH)
+
+
+class State:
+    """Asserted named graphs, reasoned over whole: the stores a build keeps (the asserted union in the
+    default graph of `asserted`, the named graphs and graph/inferred in `store`) and the inferred set."""
+
+    def __init__(self, named: dict):
+        self.named = named
+        self.asserted = ox.Store()
+        for quads in named.values():
+            self.asserted.extend(quads)
+            self.asserted.extend(ox.Quad(q.subject, q.predicate, q.object) for q in quads)
+        closure, asserted = closure_of(self.asserted, "reasonable")
+        self.inferred = {tuple(to_ox(x) for x in t) for t in clean(closure, asserted)}
+        self.store = ox.Store()
+        for quads in named.values():
+            self.store.extend(quads)
+        self.store.extend(ox.Quad(*t, ox.NamedNode(INFERRED_GRAPH)) for t in self.inferred)
+
+    def triples(self) -> set:
+        return {(q.subject, q.predicate, q.object) for q in self.asserted.quads_for_pattern(None, None, None, ox.DefaultGraph())}
+
+    def facts(self) -> StoreFacts:
+        return StoreFacts(self.asserted, self.store, INFERRED)
+
+    def rules(self) -> Rules:
+        return Rules(schema_triples(self.store, (ONTOLOGY_GRAPH, INFERRED_GRAPH)))
+
+
+@pytest.fixture(scope="module")
+def inputs(config):
+    return load(config)
+
+
+@pytest.fixture(scope="module")
+def whole(inputs):
+    return State(dict(inputs.quads))
+
+
+def without(inputs, file: Path) -> dict:
+    """The asserted graphs without the claim graphs of `file` and their descriptions."""
+    from rdflib import URIRef
+
+    gone = {name for name in inputs.quads if file in inputs.origin.get(URIRef(name), []) and name != PROVENANCE_GRAPH}
+    nodes = {ox.NamedNode(g) for g in gone}
+    named = {name: quads for name, quads in inputs.quads.items() if name not in gone}
+    named[PROVENANCE_GRAPH] = [q for q in named[PROVENANCE_GRAPH] if q.subject not in nodes]
+    assert len(named) < len(inputs.quads)
+    return named
+
+
+def updated(before: State, after: State) -> set:
+    old, new = before.triples(), after.triples()
+    result = update(before.rules(), before.facts(), old - new, new - old)
+    assert not result.gone & result.new
+    assert result.gone <= before.inferred
+    assert not result.new & before.inferred
+    return (before.inferred - result.gone) | result.new
+
+
+def triples_files(config) -> list:
+    return sorted(config.triples_dir.glob("*.trig"))
+
+
+def test_every_triples_file_is_edited(config):
+    """The parametrisation below covers the real files (five articles and the background)."""
+    assert [f.name for f in triples_files(config)] == [
+        f"{n}.trig" for n in ("000_ic_chain_netease", "001_ic_chain_zhengjieju", "002_parks_plan_2022",
+                             "003_parks_listed_2024", "004_ten_plus_one_2025", "background")]
+
+
+@pytest.mark.parametrize("name", ["000_ic_chain_netease", "001_ic_chain_zhengjieju", "002_parks_plan_2022",
+                                  "003_parks_listed_2024", "004_ten_plus_one_2025", "background"])
+def test_update_equals_reasoning_again(config, inputs, whole, name):
+    """A file taken out, then put back: both updates equal the reasoner's closure of the result."""
+    part = State(without(inputs, config.triples_dir / f"{name}.trig"))
+    assert part.inferred != whole.inferred  # the edit changes the closure: the comparison can fail
+    out = updated(whole, part)
+    assert out == part.inferred, (sorted(map(str, out - part.inferred))[:5], sorted(map(str, part.inferred - out))[:5])
+    back = updated(part, whole)
+    assert back == whole.inferred, (sorted(map(str, back - whole.inferred))[:5],
+                                    sorted(map(str, whole.inferred - back))[:5])
+
+
+def test_a_triple_still_derived_stays(whole):
+    """DRed's re-derivation: taking out one of two edges that both conclude a triple over-deletes the
+    triple, then derives it again from the other; the result equals reasoning again."""
+    located = ox.NamedNode("https://w3id.org/chainkg/ontology#locatedIn")
+    by_subject: dict = {}
+    for q in whole.asserted.quads_for_pattern(None, located, None, ox.DefaultGraph()):
+        by_subject.setdefault(q.subject, []).append((q.subject, q.predicate, q.object))
+    s, edges = min(((s, e) for s, e in by_subject.items() if len(e) >= 2), key=lambda kv: kv[0].value)
+    edge = min(edges, key=lambda t: t[2].value)
+    named = {g: [q for q in quads if (q.subject, q.predicate, q.object) != edge] for g, quads in whole.named.items()}
+    after = State(named)
+    result = update(whole.rules(), whole.facts(), {edge}, set())
+    assert result.overdeleted > len(result.gone) and result.rederived >= 1
+    assert (whole.inferred - result.gone) | result.new == after.inferred
+
+
+def test_a_schema_triple_is_not_followed(whole):
+    sub = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#subClassOf")
+    t = (ox.NamedNode("https://w3id.org/chainkg/id/x"), sub, ox.NamedNode("https://w3id.org/chainkg/ontology#Park"))
+    with pytest.raises(NotIncremental, match="schema"):
+        update(whole.rules(), whole.facts(), set(), {t})
+
+
+def test_a_contradiction_is_found(whole):
+    """Added data that makes a node a member of two disjoint classes stops the update, as it stops
+    the reasoner."""
+    rules = whole.rules()
+    assert rules.disjoint
+    c1, c2 = rules.disjoint[0]
+    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    node = ox.NamedNode("https://w3id.org/chainkg/id/test-node")
+    with pytest.raises(InconsistencyError, match="disjoint"):
+        update(rules, whole.facts(), set(), {(node, rdf_type, c1), (node, rdf_type, c2)})
+
+
+SMALL_ONTOLOGY = """
+@prefix ex: <https://example.org/> . @prefix owl: <http://www.w3.org/2002/07/owl#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+ex:p a owl:ObjectProperty , owl:TransitiveProperty .
+ex:q a owl:ObjectProperty .
+ex:F a owl:Class .
+ex:R a owl:Restriction ; owl:onProperty ex:q ; owl:someValuesFrom ex:F .
+"""
+
+
+@pytest.mark.parametrize("before, after", [
+    ("ex:a ex:p ex:b . ex:x ex:q ex:y .", "ex:a ex:p ex:b . ex:b ex:p ex:c . ex:x ex:q ex:y . ex:y a ex:F ."),
+    ("ex:b ex:p ex:c . ex:y a ex:F .", "ex:a ex:p ex:b . ex:b ex:p ex:c . ex:x ex:q ex:y . ex:y a ex:F ."),
+])
+def test_joins_either_way(before, after):
+    """A transitive property without an inverse and a someValuesFrom restriction, on a small ontology:
+    the new triple joins an old one on its left (a p b, then b p c) and an old edge gets the filler's
+    type (x q y, then y a F); and each edit undone."""
+    prefix = "@prefix ex: <https://example.org/> .\n"
+
+    def state(data: str) -> State:
+        onto = ox.NamedNode(ONTOLOGY_GRAPH)
+        g = ox.NamedNode("https://example.org/g")
+        return State({ONTOLOGY_GRAPH: [ox.Quad(t.subject, t.predicate, t.object, onto)
+                                       for t in ox.parse(SMALL_ONTOLOGY, format=ox.RdfFormat.TURTLE)],
+                      g.value: [ox.Quad(t.subject, t.predicate, t.object, g)
+                                for t in ox.parse(prefix + data, format=ox.RdfFormat.TURTLE)]})
+
+    old, new = state(before), state(after)
+    assert old.inferred != new.inferred
+    assert updated(old, new) == new.inferred
+    assert updated(new, old) == old.inferred
