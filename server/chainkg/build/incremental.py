@@ -318,6 +318,8 @@ class Update:
         self.new: set = set()  # newly inferred (including triples no longer asserted but still derived)
         self.overdeleted = 0
         self.rederived = 0
+        self.deleted: set = set()  # over-deleted: every inferred triple a derivation through a removed one reached
+        self.facts: Facts | None = None  # the facts after the edit (an overlay on the previous build)
 
     def __repr__(self) -> str:
         return f"Update(-{len(self.gone)} +{len(self.new)}, over-deleted {self.overdeleted}, re-derived {self.rederived})"
@@ -340,7 +342,7 @@ def update(rules: Rules, old: StoreFacts, removed: set, added: set) -> Update:
             if c not in deleted and c not in added and not _is_noise(c) and old.is_inferred(c):
                 deleted.add(c)
                 frontier.append(c)
-    out.overdeleted = len(deleted)
+    out.overdeleted, out.deleted = len(deleted), deleted
     # 2. re-derive, in one step from what is left: an over-deleted triple, or a triple no longer asserted
     facts = Facts(old, removed | deleted)
     for t in added:
@@ -363,6 +365,7 @@ def update(rules: Rules, old: StoreFacts, removed: set, added: set) -> Update:
     out.gone = {t for t in deleted if t not in derived} | {t for t in added if old.is_inferred(t)}
     out.new = {t for t in derived if not old.is_inferred(t)}  # an over-deleted triple derived again is no change
     _check_consistency(rules, facts, {t[0] for t in out.new | added})
+    out.facts = facts
     return out
 
 
@@ -389,3 +392,161 @@ def schema_triples(store, graphs) -> list:
     return out
 
 
+
+
+# -- provenance: the derivations of what an edit reaches, settled again ---------------------------------
+
+
+def _text(x) -> str:
+    return x.value
+
+
+def derivations(rules: Rules, t, facts):
+    """Every rule instance concluding `t` from `facts`, as (rule, axiom, premises) the way
+    chainkg.build.provenance.trace names and orders them (never `t` among its own premises)."""
+    s, p, o = t
+    out = []
+    if p == TYPE:
+        for d in rules.subs.get(o, ()):
+            if facts.has((s, TYPE, d)):
+                out.append(("cax-sco", rules.on.get(d, d), ((s, TYPE, d),)))
+        for q in rules.domain_of.get(o, ()):
+            out.extend(("prp-dom", q, ((s, q, y),)) for y in facts.objects(s, q))
+        for q in rules.range_of.get(o, ()):
+            out.extend(("prp-rng", q, ((x, q, s),)) for x in facts.subjects(q, s))
+        svf = rules.svf_of.get(o)
+        if svf is not None:
+            prop, filler = svf
+            for y in facts.objects(s, prop):
+                if filler == THING:
+                    out.append(("cls-svf2", prop, ((s, prop, y),)))
+                elif facts.has((y, TYPE, filler)):
+                    out.append(("cls-svf1", prop, ((s, prop, y), (y, TYPE, filler))))
+        hv = rules.hv_by_class.get(o)
+        if hv is not None and facts.has((s, hv[0], hv[1])):
+            out.append(("cls-hv2", hv[0], ((s, hv[0], hv[1]),)))
+    else:
+        for q in rules.sub_props.get(p, ()):
+            if facts.has((s, q, o)):
+                out.append(("prp-spo1", q, ((s, q, o),)))
+        for r, pv in rules.hv_by_class.items():
+            if pv == (p, o) and facts.has((s, TYPE, r)):
+                out.append(("cls-hv1", r, ((s, TYPE, r),)))
+        if not isinstance(o, ox.Literal) and not isinstance(s, ox.Literal):
+            for q in rules.inverse.get(p, ()):
+                if facts.has((o, q, s)):
+                    out.append(("prp-inv", q, ((o, q, s),)))
+            if p in rules.symmetric and facts.has((o, p, s)):
+                out.append(("prp-symp", p, ((o, p, s),)))
+        if p in rules.transitive:
+            out.extend(("prp-trp", p, ((s, p, m), (m, p, o))) for m in _middles(facts, s, p, o))
+        for steps in rules.chains_of.get(p, ()):
+            out.extend(("prp-spo2", p, tuple(path)) for path in _chain_paths(s, o, steps, facts))
+    return [d for d in out if t not in d[2]]
+
+
+def _middles(facts, s, p, o) -> set:
+    """Every m with s p m and m p o: the side that runs out first is checked against the facts."""
+    sides = [iter(facts.objects(s, p)), iter(facts.subjects(p, o))]
+    seen: list = [set(), set()]
+    while True:
+        for i, it in enumerate(sides):
+            m = next(it, None)
+            if m is None:
+                return {x for x in seen[i] if facts.has((x, p, o) if i == 0 else (s, p, x))}
+            seen[i].add(m)
+
+
+def _chain_paths(s, o, steps, facts) -> list:
+    node_paths = [(s, [])]
+    for k, step in enumerate(steps):
+        last = k == len(steps) - 1
+        node_paths = [(y, path + [(node, step, y)]) for node, path in node_paths for y in facts.objects(node, step)
+                      if not last or y == o]
+    return [path for node, path in node_paths if node == o]
+
+
+def affected(rules: Rules, facts, seeds, inferred) -> set:
+    """The inferred triples whose derivation can differ after the edit: the inferred `seeds` and
+    every inferred triple a rule concludes from one of them, transitively (`inferred(t)` tells
+    whether t is inferred after the edit; asserted seeds are followed, not returned)."""
+    out: set = set()
+    frontier = list(seeds)
+    for t in frontier:
+        if inferred(t):
+            out.add(t)
+    while frontier:
+        t = frontier.pop()
+        for c in rules.forward(t, facts):
+            if c not in out and inferred(c):
+                out.add(c)
+                frontier.append(c)
+    return out
+
+
+def retrace(rules: Rules, facts, todo: set, stated, known_key) -> dict:
+    """Settle the triples of `todo` again, as chainkg.build.provenance.trace would over everything:
+    {triple: (rule, axiom, premises, rests_on)}. `stated(t)`: the graphs asserting t (empty when
+    it is not asserted); `known_key(t)`: (rule, axiom, rests_on) of an inferred triple outside
+    `todo`, or None when the previous build did not record it (then it is settled again too)."""
+    import heapq
+    from itertools import count
+
+    from chainkg.build.provenance import Tie
+
+    todo = set(todo)
+    derivs: dict = {}  # triple of todo -> its derivations
+    waiting = defaultdict(list)  # premise -> [(conclusion, derivation)]
+    sources: dict = {}  # premise outside todo -> its heap entry
+    heap: list = []
+    tick = count()
+    frontier = list(todo)
+    while frontier:
+        t = frontier.pop()
+        derivs[t] = derivations(rules, t, facts)
+        for d in derivs[t]:
+            for pr in d[2]:
+                waiting[pr].append((t, d))
+                if pr in todo or pr in sources:
+                    continue
+                graphs = stated(pr)
+                if graphs:
+                    sources[pr] = (0, (), "", "", (), _ASSERTED_TIE, next(tick), pr, (None, None, (), frozenset(graphs)))
+                    continue
+                key = known_key(pr)
+                if key is None:
+                    todo.add(pr)
+                    frontier.append(pr)
+                    continue
+                rule, axiom, rests = key
+                sources[pr] = (len(rests), tuple(sorted(rests)), rule or "", _text(axiom) if axiom is not None else "None",
+                               tuple(_text(x) for x in pr), _KNOWN_TIE, next(tick), pr, (rule, axiom, None, rests))
+    for entry in sources.values():
+        heapq.heappush(heap, entry)
+    known: dict = {}
+    while heap:
+        *_order, t, why = heapq.heappop(heap)
+        if t in known:
+            continue
+        known[t] = why
+        for c, (rule, axiom, premises) in waiting.get(t, ()):
+            if c in known or not all(pr in known for pr in premises):
+                continue
+            rests = frozenset().union(*(known[pr][3] for pr in premises))
+            heapq.heappush(heap, (len(rests), tuple(sorted(rests)), rule, _text(axiom),
+                                  tuple(_text(x) for x in c), Tie(premises, _text), next(tick), c,
+                                  (rule, axiom, premises, rests)))
+    missing = [t for t in todo if t not in known]
+    if missing:
+        raise NotIncremental(f"{len(missing)} inferred triples found no derivation, e.g. {' '.join(map(str, missing[0]))}")
+    return {t: known[t] for t in todo}
+
+
+class _Fixed:
+    """A heap tie-break for entries pushed once (never compared past: their triples differ)."""
+
+    def __lt__(self, other) -> bool:
+        return False
+
+
+_ASSERTED_TIE, _KNOWN_TIE = _Fixed(), _Fixed()

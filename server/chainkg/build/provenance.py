@@ -270,14 +270,15 @@ def trace(closure: set, asserted_graphs: dict, inferred: set, ontology_nodes: se
         if t in known:
             return
         rests = frozenset().union(*(known[pr][3] for pr in premises))
-        # ties on cost go to the first graphs in IRI order, then the rule, the axiom and the triple: the order
-        # of settling (and so each triple's group and each group's IRI) does not depend on set order, which
-        # varies per process (PYTHONHASHSEED)
+        # ties on cost go to the first graphs in IRI order, then the rule, the axiom, the triple and the
+        # premises: the order of settling (and so each triple's group, its premises and each group's IRI)
+        # depends neither on set order, which varies per process (PYTHONHASHSEED), nor on the order
+        # derivations are found in (chainkg.build.incremental settles a part again and must choose alike)
         heapq.heappush(heap, (len(rests), tuple(sorted(rests)), rule, str(axiom), (str(t[0]), str(t[1]), str(t[2])),
-                              next(tick), t, (rule, axiom, premises, rests)))
+                              Tie(premises, str), next(tick), t, (rule, axiom, premises, rests)))
 
     for t, graphs in asserted_graphs.items():
-        heapq.heappush(heap, (0, (), "", "", (), next(tick), t, (None, None, (), frozenset(graphs))))
+        heapq.heappush(heap, (0, (), "", "", (), _ASSERTED, next(tick), t, (None, None, (), frozenset(graphs))))
 
     # Knuth's generalisation of Dijkstra: a triple is settled with the derivation that rests on the
     # fewest graphs (a conclusion rests on at least what each premise rests on, so no later
@@ -339,6 +340,28 @@ def trace(closure: set, asserted_graphs: dict, inferred: set, ontology_nodes: se
         out.derivations[t] = why
     out.groups, out.import_only = _groups(out.derivations)
     return out
+
+
+class Tie:
+    """The last tie-break between two derivations of one triple with the same cost, graphs, rule and
+    axiom: their premises' text (`text`: str for rdflib terms, the value for Oxigraph's), computed
+    only when compared. Two Ties are never equal, so a heap entry never compares past one."""
+
+    __slots__ = ("premises", "text", "_key")
+
+    def __init__(self, premises, text):
+        self.premises, self.text, self._key = premises, text, None
+
+    def key(self) -> tuple:
+        if self._key is None:
+            self._key = tuple(tuple(self.text(x) for x in t) for t in self.premises)
+        return self._key
+
+    def __lt__(self, other) -> bool:
+        return self.key() < other.key()
+
+
+_ASSERTED = Tie((), str)
 
 
 def _paths(steps, k, t, by_so, by_os):
