@@ -550,3 +550,41 @@ class _Fixed:
 
 
 _ASSERTED_TIE, _KNOWN_TIE = _Fixed(), _Fixed()
+
+
+class StoreDerivations:
+    """The previous build's derivations, read from its store: the group graph holding an inferred
+    triple (derivation/...) and the group's description in graph/derivations (ck:rule, ck:axiom,
+    prov:wasDerivedFrom). `key(t)` is retrace's `known_key`."""
+
+    def __init__(self, store):
+        from chainkg.build.load import DERIVATION_NS, DERIVATIONS_GRAPH
+        from chainkg.build.provenance import CK, PROV
+
+        self.store, self.ns = store, DERIVATION_NS
+        self.graph = ox.NamedNode(DERIVATIONS_GRAPH)
+        self.rule, self.axiom = ox.NamedNode(CK + "rule"), ox.NamedNode(CK + "axiom")
+        self.rests = ox.NamedNode(PROV + "wasDerivedFrom")
+        self._groups: dict = {}
+
+    def group_of(self, t):
+        """The IRI (ox.NamedNode) of the group graph holding `t`, or None."""
+        for q in self.store.quads_for_pattern(*t, None):
+            g = q.graph_name
+            if isinstance(g, ox.NamedNode) and g.value.startswith(self.ns):
+                return g
+        return None
+
+    def description(self, group) -> tuple:
+        """(rule, axiom, rests_on) of a group."""
+        d = self._groups.get(group)
+        if d is None:
+            rule = next(iter(self.store.quads_for_pattern(group, self.rule, None, self.graph)), None)
+            axiom = next(iter(self.store.quads_for_pattern(group, self.axiom, None, self.graph)), None)
+            rests = frozenset(q.object.value for q in self.store.quads_for_pattern(group, self.rests, None, self.graph))
+            d = self._groups[group] = (rule.object.value if rule else None, axiom.object if axiom else None, rests)
+        return d
+
+    def key(self, t):
+        group = self.group_of(t)
+        return None if group is None else self.description(group)
