@@ -275,3 +275,26 @@ def test_the_store_gives_back_each_derivation(inputs, whole):
     assert checked > 1000
     assert derivations.key((ox.NamedNode("https://example.org/s"), ox.NamedNode("https://example.org/p"),
                             ox.NamedNode("https://example.org/o"))) is None
+
+
+def test_a_build_records_what_it_was_made_of(config, kg):
+    """meta.json's "inputs": every input file with its digest and, for files of triples/, the named
+    graphs it gave: what an incremental rebuild compares the next inputs with."""
+    import blake3
+
+    from chainkg.build.load import input_files
+
+    manifest = kg.meta["inputs"]
+    assert manifest["setup"] == f"chainkg=={__import__('chainkg').__version__};reasoner={config.reasoner}"
+    assert set(manifest["dependencies"]) >= {"rdflib", "pyoxigraph", "reasonable"}
+    files = manifest["files"]
+    assert list(files) == [str(f.relative_to(config.root)) for f in input_files(config)]
+    for name, entry in files.items():
+        assert entry["blake3"] == blake3.blake3((config.root / name).read_bytes()).hexdigest(), name
+    claims = {g for g in kg.graph_names() if g.startswith("https://w3id.org/chainkg/claim/")}
+    listed = [g for name, e in files.items() if name.endswith(".trig") for g in e.get("graphs", ())]
+    assert {g for g in listed if g.startswith("https://w3id.org/chainkg/claim/")} == claims
+    assert len([g for g in listed if g in claims]) == len(claims)  # each claim graph in one file
+    netease = files[str((config.triples_dir / "000_ic_chain_netease.trig").relative_to(config.root))]
+    assert "https://w3id.org/chainkg/graph/provenance" in netease["graphs"]
+    assert not any("graphs" in e for name, e in files.items() if "shapes" in name)

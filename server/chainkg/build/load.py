@@ -199,19 +199,53 @@ def input_files(config: Config) -> list[Path]:
 
 def inputs_hash(config: Config) -> str:
     """A hash of all input files, the dependency versions and the reasoner: the dataset version."""
-    from chainkg import __version__
-
     h = hashlib.sha256()
     for f in input_files(config):
         h.update(str(f.relative_to(config.root)).encode() + b"\0")
         h.update(f.read_bytes() + b"\0")
+    for dist, version in dependencies().items():
+        h.update(f"{dist}=={version}\0".encode())
+    h.update(setup(config).encode())
+    return h.hexdigest()[:16]
+
+
+def setup(config: Config) -> str:
+    """What besides the input files makes a build: chainkg's version and the reasoner (the
+    dependencies' versions are in `dependencies`)."""
+    from chainkg import __version__
+
+    return f"chainkg=={__version__};reasoner={config.reasoner}"
+
+
+def dependencies() -> dict:
+    out = {}
     for dist in DEPENDENCIES:
         try:
-            h.update(f"{dist}=={metadata.version(dist)}\0".encode())
+            out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
-            h.update(f"{dist}==absent\0".encode())
-    h.update(f"chainkg=={__version__};reasoner={config.reasoner}".encode())
-    return h.hexdigest()[:16]
+            out[dist] = "absent"
+    return out
+
+
+def input_manifest(config: Config, inputs: Inputs) -> dict:
+    """What the build was made of, for the next build to compare with (an incremental rebuild
+    redoes what the changed files reach): {"setup", "dependencies", "files": {path relative to
+    the root: {"blake3": digest, "graphs": [the named graphs it gave, for files of triples/]}}}."""
+    from collections import defaultdict
+
+    import blake3
+
+    by_file: dict = defaultdict(list)
+    for graph, paths in inputs.origin.items():
+        for path in paths:
+            by_file[Path(path)].append(str(graph))
+    files = {}
+    for f in input_files(config):
+        entry: dict = {"blake3": blake3.blake3(f.read_bytes()).hexdigest()}
+        if f in by_file:
+            entry["graphs"] = sorted(by_file[f])
+        files[str(f.relative_to(config.root))] = entry
+    return {"setup": setup(config), "dependencies": dependencies(), "files": files}
 
 
 class CheckFailed(LoadError):

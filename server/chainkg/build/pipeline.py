@@ -280,7 +280,9 @@ def run_stages(config: Config, version: str, progress: Callable | None = None,
     inputs.drop_union_stores()  # freezing reads the named graphs only
     try:
         t = time.perf_counter()
-        meta = {"reasoner": config.reasoner, "timings": timings}
+        from chainkg.build.load import input_manifest
+
+        meta = {"reasoner": config.reasoner, "timings": timings, "inputs": input_manifest(config, inputs)}
         dataset = _freeze(inputs, prov, version, meta)
         dataset, ext_warnings = ext.complete(dataset)  # issue #10: stream the imports in; their warnings
         if ahead is not None:  # what integrate added to the asserted graphs after the fork
