@@ -13,7 +13,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from chainkg.build.incremental import NotIncremental, Rules, StoreFacts, schema_triples, update
+from chainkg.build.incremental import NotIncremental, Rules, StoreFacts, graph_triples, update
 from chainkg.build.load import INFERRED_GRAPH, INFERRED_SCHEMA_GRAPH, ONTOLOGY_GRAPH, PROVENANCE_GRAPH, load
 from chainkg.build.reason import InconsistencyError, clean, closure_of
 from chainkg.build.terms import to_ox
@@ -70,7 +70,7 @@ class State:
         return out
 
     def rules(self) -> Rules:
-        return Rules(schema_triples(self.store, (ONTOLOGY_GRAPH, INFERRED_GRAPH)))
+        return Rules(graph_triples(self.store, ONTOLOGY_GRAPH), graph_triples(self.store, INFERRED_GRAPH))
 
 
 @pytest.fixture(scope="module")

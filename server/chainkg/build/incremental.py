@@ -65,14 +65,16 @@ class Rules:
     """The data rules of the ontology, indexed both ways: `forward` (what a triple concludes with the
     facts) and `derivable` (whether a rule concludes a triple from the facts in one step)."""
 
-    def __init__(self, schema_triples):
-        """`schema_triples`: Oxigraph triples of the ontology graph and the inferred-schema graph."""
+    def __init__(self, ontology, inferred=()):
+        """`ontology`: Oxigraph triples of the ontology graph; `inferred`: the previous build's
+        inferences about it (graph/inferred-schema: the schema's own closure)."""
         from rdflib import URIRef
 
         from chainkg.build.provenance import _Schema
         from chainkg.build.terms import to_ox, to_rdflib
 
-        triples = list(schema_triples)
+        ontology = list(ontology)
+        triples = ontology + list(inferred)
         used = {t[1] for t in triples} | {t[2] for t in triples if t[1] == TYPE}
         unfollowed = sorted(u.value for u in used & _UNFOLLOWED)
         if unfollowed:
@@ -110,7 +112,7 @@ class Rules:
         self.disjoint = [(to_ox(s), to_ox(o)) for s, p, o in
                          ((to_rdflib(t[0]), to_rdflib(t[1]), to_rdflib(t[2])) for t in triples) if p == disjoint]
         # what makes a triple part of the schema (provenance.is_schema_triple): never changed here
-        self.schema_nodes = {t[0] for t in triples} | {to_ox(n) for n in sch.nodes}
+        self.schema_nodes = {t[0] for t in ontology} | {to_ox(n) for n in sch.nodes}
 
     def touches_schema(self, t) -> bool:
         """A triple that would change the rules themselves (a T-box statement)."""
@@ -384,14 +386,9 @@ def _check_consistency(rules: Rules, facts: Facts, nodes) -> None:
         raise InconsistencyError("; ".join(sorted(set(problems))[:10]))
 
 
-def schema_triples(store, graphs) -> list:
-    """The triples of `graphs` (the ontology and inferred-schema graphs) in `store`."""
-    out = []
-    for g in graphs:
-        out.extend((q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, None, None, ox.NamedNode(g)))
-    return out
-
-
+def graph_triples(store, graph: str) -> list:
+    """The triples of one named graph of `store` (the ontology, graph/inferred-schema: Rules' arguments)."""
+    return [(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, None, None, ox.NamedNode(graph))]
 
 
 # -- provenance: the derivations of what an edit reaches, settled again ---------------------------------

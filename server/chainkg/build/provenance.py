@@ -400,7 +400,6 @@ def _groups(derivations: dict) -> tuple[dict, int]:
 def _quads(prov: Provenance, conv=None):
     import pyoxigraph as ox
 
-    from chainkg.build.load import DERIVATIONS_GRAPH
 
     if conv is None:
         from functools import lru_cache
@@ -414,22 +413,30 @@ def _quads(prov: Provenance, conv=None):
         key = group_key(why)
         if key[0] is not None:
             yield ox.Quad(conv(t[0]), conv(t[1]), conv(t[2]), nodes[key])
-    g = ox.NamedNode(DERIVATIONS_GRAPH)
-    a, derivation = ox.NamedNode(RDF + "type"), ox.NamedNode(CK + "Derivation")
-    rule_p, axiom_p, premise_p = ox.NamedNode(CK + "rule"), ox.NamedNode(CK + "axiom"), ox.NamedNode(CK + "premise")
-    derived_from, count_p = ox.NamedNode(PROV + "wasDerivedFrom"), ox.NamedNode(CK + "derivedCount")
-    integer = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
     for key in sorted(prov.groups, key=lambda k: prov.groups[k].iri):
-        group, d = prov.groups[key], nodes[key]
-        yield ox.Quad(d, a, derivation, g)
-        yield ox.Quad(d, count_p, ox.Literal(str(group.count), datatype=integer), g)
-        if group.rule is not None:
-            yield ox.Quad(d, rule_p, ox.Literal(group.rule), g)
-            yield ox.Quad(d, axiom_p, conv(group.axiom), g)
-        for r in sorted(group.rests):
-            yield ox.Quad(d, derived_from, ox.NamedNode(r), g)
-        for p in sorted(group.premises):
-            yield ox.Quad(d, premise_p, ox.NamedNode(p), g)
+        yield from description_quads(prov.groups[key], conv)
+
+
+def description_quads(group: Group, conv):
+    """The quads describing one group in graph/derivations (`conv`: rdflib term -> Oxigraph term,
+    for the axiom; an Oxigraph axiom is kept as it is)."""
+    import pyoxigraph as ox
+
+    from chainkg.build.load import DERIVATIONS_GRAPH
+
+    g = ox.NamedNode(DERIVATIONS_GRAPH)
+    d = ox.NamedNode(group.iri)
+    yield ox.Quad(d, ox.NamedNode(RDF + "type"), ox.NamedNode(CK + "Derivation"), g)
+    yield ox.Quad(d, ox.NamedNode(CK + "derivedCount"),
+                  ox.Literal(str(group.count), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")), g)
+    if group.rule is not None:
+        yield ox.Quad(d, ox.NamedNode(CK + "rule"), ox.Literal(group.rule), g)
+        axiom = group.axiom
+        yield ox.Quad(d, ox.NamedNode(CK + "axiom"), axiom if isinstance(axiom, (ox.NamedNode, ox.BlankNode)) else conv(axiom), g)
+    for r in sorted(group.rests):
+        yield ox.Quad(d, ox.NamedNode(PROV + "wasDerivedFrom"), ox.NamedNode(r), g)
+    for p in sorted(group.premises):
+        yield ox.Quad(d, ox.NamedNode(CK + "premise"), ox.NamedNode(p), g)
 
 
 def trace_inputs(inputs, closure: set, inferred: set) -> Provenance:
