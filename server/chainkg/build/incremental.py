@@ -481,62 +481,125 @@ def affected(rules: Rules, facts, seeds, inferred) -> set:
     return out
 
 
-def retrace(rules: Rules, facts, todo: set, stated, known_key) -> dict:
-    """Settle the triples of `todo` again, as chainkg.build.provenance.trace would over everything:
-    {triple: (rule, axiom, premises, rests_on)}. `stated(t)`: the graphs asserting t (empty when
-    it is not asserted); `known_key(t)`: (rule, axiom, rests_on) of an inferred triple outside
-    `todo`, or None when the previous build did not record it (then it is settled again too)."""
+def _heap_key(t, rule, axiom, rests, depth) -> tuple:
+    """The part of provenance.trace's heap key that orders two triples: cost, graphs, depth, rule,
+    axiom, triple (then the premises break a tie between two derivations of one triple)."""
+    return (len(rests), tuple(sorted(rests)), depth, rule, _text(axiom), tuple(_text(x) for x in t))
+
+
+_STATED_KEY = (0, (), 0, "", "", ())
+
+
+class Known:
+    """The derivations after an edit: `settled` (the triples retrace settled again: {triple:
+    (rule, axiom, premises, rests_on)}, `depth`) and, for every other inferred triple, the key and
+    premises provenance.trace chose, found again from the group the previous build recorded
+    (`recorded(t)`: (rule, axiom, rests_on), or None) and the facts. trace's choice is the least
+    of all derivations (cost, graphs, depth, rule, axiom, premises), so it can be found again one
+    triple at a time."""
+
+    def __init__(self, rules: Rules, facts, stated, recorded):
+        self.rules, self.facts, self.stated, self.recorded = rules, facts, stated, recorded
+        self.settled: dict = {}
+        self.depth: dict = {}
+        self._chosen: dict = {}  # triple -> (heap key, premises, rests)
+        self._stack: set = set()
+
+    def key(self, t):
+        """(heap key, rests_on) of a triple after the edit, or None when nothing records it."""
+        graphs = self.stated(t)
+        if graphs:
+            return _STATED_KEY, frozenset(graphs)
+        why = self.settled.get(t)
+        if why is not None:
+            return _heap_key(t, why[0], why[1], why[3], self.depth[t]), why[3]
+        chosen = self.chosen(t)
+        return None if chosen is None else (chosen[0], chosen[2])
+
+    def chosen(self, t):
+        """(heap key, premises, rests_on) of trace's derivation of a recorded triple, or None."""
+        if t in self._chosen:
+            return self._chosen[t]
+        recorded = self.recorded(t)
+        if recorded is None:
+            return None
+        rule, axiom, rests = recorded
+        best, cut = None, False
+        self._stack.add(t)
+        try:
+            for r, a, premises in derivations(self.rules, t, self.facts):
+                if r != rule or a != axiom:
+                    continue
+                if any(p in self._stack for p in premises):  # through itself: never trace's choice
+                    cut = True
+                    continue
+                keys = [self.key(p) for p in premises]
+                if any(k is None for k in keys) or frozenset().union(*(k[1] for k in keys)) != rests:
+                    continue
+                order = (1 + max(k[0][2] for k in keys), tuple(tuple(_text(x) for x in p) for p in premises))
+                if best is None or order < best[0]:
+                    best = (order, premises)
+        finally:
+            self._stack.discard(t)
+        if best is None:
+            raise NotIncremental(f"no derivation of {' '.join(map(str, t))} matches its recorded group")
+        out = (_heap_key(t, rule, axiom, rests, best[0][0]), best[1], rests)
+        if not cut:  # a choice made without the derivations through a triple on the stack may change later
+            self._chosen[t] = out
+        return out
+
+
+def retrace(known: Known, todo: set) -> dict:
+    """Settle the triples of `todo` again, as chainkg.build.provenance.trace would over everything,
+    into `known.settled` ({triple: (rule, axiom, premises, rests_on)}; returned too). A premise
+    outside `todo` that nothing records (an inference about the schema, or one resting on imports
+    alone) is settled again with them."""
     import heapq
     from itertools import count
 
     from chainkg.build.provenance import Tie
 
+    rules, facts = known.rules, known.facts
     todo = set(todo)
-    derivs: dict = {}  # triple of todo -> its derivations
     waiting = defaultdict(list)  # premise -> [(conclusion, derivation)]
     sources: dict = {}  # premise outside todo -> its heap entry
-    heap: list = []
     tick = count()
     frontier = list(todo)
     while frontier:
         t = frontier.pop()
-        derivs[t] = derivations(rules, t, facts)
-        for d in derivs[t]:
+        for d in derivations(rules, t, facts):
             for pr in d[2]:
                 waiting[pr].append((t, d))
                 if pr in todo or pr in sources:
                     continue
-                graphs = stated(pr)
-                if graphs:
-                    sources[pr] = (0, (), "", "", (), _ASSERTED_TIE, next(tick), pr, (None, None, (), frozenset(graphs)))
-                    continue
-                key = known_key(pr)
+                key = known.key(pr)
                 if key is None:
                     todo.add(pr)
                     frontier.append(pr)
                     continue
-                rule, axiom, rests = key
-                sources[pr] = (len(rests), tuple(sorted(rests)), rule or "", _text(axiom) if axiom is not None else "None",
-                               tuple(_text(x) for x in pr), _KNOWN_TIE, next(tick), pr, (rule, axiom, None, rests))
-    for entry in sources.values():
-        heapq.heappush(heap, entry)
-    known: dict = {}
+                sources[pr] = (*key[0], _FIXED_TIE, next(tick), pr, (None, None, None, key[1]))
+    heap = list(sources.values())
+    heapq.heapify(heap)
+    done: dict = {}
     while heap:
-        *_order, t, why = heapq.heappop(heap)
-        if t in known:
+        *order, t, why = heapq.heappop(heap)
+        if t in done:
             continue
-        known[t] = why
+        done[t] = why
+        known.depth[t] = order[2]
         for c, (rule, axiom, premises) in waiting.get(t, ()):
-            if c in known or not all(pr in known for pr in premises):
+            if c in done or not all(pr in done for pr in premises):
                 continue
-            rests = frozenset().union(*(known[pr][3] for pr in premises))
-            heapq.heappush(heap, (len(rests), tuple(sorted(rests)), rule, _text(axiom),
-                                  tuple(_text(x) for x in c), Tie(premises, _text), next(tick), c,
+            rests = frozenset().union(*(done[pr][3] for pr in premises))
+            depth = 1 + max(known.depth[pr] for pr in premises)
+            heapq.heappush(heap, (*_heap_key(c, rule, axiom, rests, depth), Tie(premises, _text), next(tick), c,
                                   (rule, axiom, premises, rests)))
-    missing = [t for t in todo if t not in known]
+    missing = [t for t in todo if t not in done]
     if missing:
         raise NotIncremental(f"{len(missing)} inferred triples found no derivation, e.g. {' '.join(map(str, missing[0]))}")
-    return {t: known[t] for t in todo}
+    for t in todo:
+        known.settled[t] = done[t]
+    return {t: done[t] for t in todo}
 
 
 class _Fixed:
@@ -546,7 +609,7 @@ class _Fixed:
         return False
 
 
-_ASSERTED_TIE, _KNOWN_TIE = _Fixed(), _Fixed()
+_FIXED_TIE = _Fixed()
 
 
 class StoreDerivations:
@@ -585,3 +648,136 @@ class StoreDerivations:
     def key(self, t):
         group = self.group_of(t)
         return None if group is None else self.description(group)
+
+
+# -- the derived graphs of the edit, as quads to remove and to add ------------------------------------
+
+
+class _N3:
+    """An Oxigraph term where provenance.group_iri expects an rdflib one (its n3() form)."""
+
+    def __init__(self, term):
+        self.term = term
+
+    def n3(self) -> str:
+        return str(self.term)
+
+
+def group_iri(why) -> str:
+    """provenance.group_iri of a derivation (rule, axiom, premises, rests) in Oxigraph terms."""
+    from chainkg.build.provenance import group_iri as iri
+    from chainkg.build.provenance import group_key
+
+    rule, axiom, rests = group_key((why[0], _N3(why[1]) if why[1] is not None else None, None, why[3]))
+    return iri((rule, axiom, rests))
+
+
+class Derived:
+    """The changes an edit makes to the derived graphs: graph/inferred, graph/inferred-schema, the
+    derivation groups' graphs and their descriptions in graph/derivations (`remove`, `add`: sets
+    of Oxigraph quads), with the Update and the triples settled again."""
+
+    def __init__(self):
+        self.remove: set = set()
+        self.add: set = set()
+        self.update: Update | None = None
+        self.settled: dict = {}
+        self.groups_described = 0
+
+
+def derived_changes(rules: Rules, old: StoreFacts, derivations_of: StoreDerivations, removed: set, added: set,
+                    changed: set, stated) -> Derived:
+    """What the derived graphs become when the asserted triples `removed` go and `added` come.
+    `changed`: every asserted triple whose set of stating graphs changes (removed, added, or stated by
+    other graphs than before); `stated(t)`: the graphs stating t after the edit."""
+    from chainkg.build.load import INFERRED_GRAPH, INFERRED_SCHEMA_GRAPH
+    from chainkg.build.provenance import Group, description_quads, imports_only
+
+    out = Derived()
+    upd = out.update = update(rules, old, removed, added)
+    facts = upd.facts
+
+    def inferred(t) -> bool:
+        if t in upd.new:
+            return True
+        if t in upd.gone:
+            return False
+        return old.is_inferred(t)
+
+    data_g, schema_g = ox.NamedNode(INFERRED_GRAPH), ox.NamedNode(INFERRED_SCHEMA_GRAPH)
+    for t in upd.gone:
+        out.remove.add(ox.Quad(*t, schema_g if rules.is_schema_triple(t) else data_g))
+    for t in upd.new:
+        out.add.add(ox.Quad(*t, schema_g if rules.is_schema_triple(t) else data_g))
+
+    todo = affected(rules, facts, changed | (upd.deleted - upd.gone) | upd.new, inferred)
+    known = Known(rules, facts, stated, derivations_of.key)
+    out.settled = retrace(known, todo)
+    settled = known.settled
+
+    # each data triple that moves: out of its old group's graph, into its new one
+    touched: dict = {}  # group IRI -> description (rule, axiom, rests), None when only the old one is known
+    new_group: dict = {}
+    for t in set(settled) | upd.gone:
+        if rules.is_schema_triple(t):
+            continue
+        before = derivations_of.group_of(t)
+        after = None
+        if t in settled:
+            why = settled[t]
+            if why[0] is None:  # asserted: not a derivation
+                continue
+            if imports_only(why[3]):  # described by count alone, without a graph: not followed here
+                raise NotIncremental(f"a triple resting on imports alone is reached: {' '.join(map(str, t))}")
+            after = ox.NamedNode(group_iri(why))
+            new_group[t] = after
+            touched[after] = (why[0], why[1], why[3])
+        if before is not None:
+            touched.setdefault(before, None)
+        if before is None and t not in upd.new and t in settled:
+            raise NotIncremental(f"an inferred triple without a recorded group: {' '.join(map(str, t))}")
+        if before != after:
+            if before is not None:
+                out.remove.add(ox.Quad(*t, before))
+            if after is not None:
+                out.add.add(ox.Quad(*t, after))
+
+    def group_after(p):
+        """The group of an inferred data premise after the edit (None for an asserted or schema triple)."""
+        if stated(p) or rules.is_schema_triple(p):
+            return None
+        if p not in settled:
+            group = derivations_of.group_of(p)
+            if group is not None:
+                return group
+            retrace(known, {p})  # in no graph (resting on imports alone): settled here to learn its group
+        return ox.NamedNode(group_iri(settled[p]))
+
+    # each touched group described again from its members after the edit
+    for group, desc in touched.items():
+        members = {(q.subject, q.predicate, q.object) for q in old.store.quads_for_pattern(None, None, None, group)}
+        members = {t for t in members if new_group.get(t, group) == group and t not in upd.gone}
+        members |= {t for t, g in new_group.items() if g == group}
+        for q in old.store.quads_for_pattern(group, None, None, ox.NamedNode(derivations_of.graph.value)):
+            out.remove.add(q)
+        if not members:
+            continue
+        if desc is None:
+            desc = derivations_of.description(group)
+        rule, axiom, rests = desc
+        premises: set = set()
+        for m in members:
+            why = settled.get(m)
+            chosen = why[2] if why is not None else known.chosen(m)[1]
+            for p in chosen:
+                pg = group_after(p)
+                if pg is not None and pg != group:
+                    premises.add(pg.value)
+        g = Group(group.value, rule, axiom, frozenset(rests), count=len(members), premises=premises)
+        out.add.update(description_quads(g, None))
+        out.groups_described += 1
+    # a quad both removed and added is no change
+    both = out.remove & out.add
+    out.remove -= both
+    out.add -= both
+    return out

@@ -247,6 +247,7 @@ def trace(closure: set, asserted_graphs: dict, inferred: set, ontology_nodes: se
     types = defaultdict(set)  # node -> classes known
     # triple -> (rule, axiom, premises, rests_on); asserted triples: (None, None, (), graphs)
     known: dict = {}
+    depth: dict = {}  # triple -> 0 (asserted), or 1 + the deepest premise of its derivation
     heap: list = []
     tick = count()
 
@@ -270,24 +271,28 @@ def trace(closure: set, asserted_graphs: dict, inferred: set, ontology_nodes: se
         if t in known:
             return
         rests = frozenset().union(*(known[pr][3] for pr in premises))
-        # ties on cost go to the first graphs in IRI order, then the rule, the axiom, the triple and the
-        # premises: the order of settling (and so each triple's group, its premises and each group's IRI)
-        # depends neither on set order, which varies per process (PYTHONHASHSEED), nor on the order
-        # derivations are found in (chainkg.build.incremental settles a part again and must choose alike)
-        heapq.heappush(heap, (len(rests), tuple(sorted(rests)), rule, str(axiom), (str(t[0]), str(t[1]), str(t[2])),
+        # ties on cost go to the first graphs in IRI order, then the shallowest derivation, the rule, the
+        # axiom, the triple and the premises. The depth (1 + the deepest premise's) makes the key grow along
+        # every derivation, so triples settle in key order and each one's derivation is the least of all
+        # its derivations: what is chosen depends neither on set order, which varies per process
+        # (PYTHONHASHSEED), nor on the order derivations are found in (chainkg.build.incremental settles
+        # a part again and must choose alike)
+        d = 1 + max(depth[pr] for pr in premises)
+        heapq.heappush(heap, (len(rests), tuple(sorted(rests)), d, rule, str(axiom), (str(t[0]), str(t[1]), str(t[2])),
                               Tie(premises, str), next(tick), t, (rule, axiom, premises, rests)))
 
     for t, graphs in asserted_graphs.items():
-        heapq.heappush(heap, (0, (), "", "", (), _ASSERTED, next(tick), t, (None, None, (), frozenset(graphs))))
+        heapq.heappush(heap, (0, (), 0, "", "", (), _ASSERTED, next(tick), t, (None, None, (), frozenset(graphs))))
 
     # Knuth's generalisation of Dijkstra: a triple is settled with the derivation that rests on the
     # fewest graphs (a conclusion rests on at least what each premise rests on, so no later
     # derivation can do better); premises are always settled first, so no derivation is circular.
     while heap:
-        *_order, t, why = heapq.heappop(heap)
+        *order, t, why = heapq.heappop(heap)
         if t in known:
             continue
         known[t] = why
+        depth[t] = order[2]
         s, p, o = t
         if p == rdf_type:
             types[s].add(o)
