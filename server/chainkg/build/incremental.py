@@ -29,8 +29,10 @@ import pyoxigraph as ox
 
 from chainkg.build.provenance import OWL, RDF, SCHEMA_CLASSES, SCHEMA_PREDICATES
 from chainkg.build.reason import AXIOMATIC_NAMESPACES, REFLEXIVE_NOISE, TRIVIAL_TYPES
+from chainkg.config import BASE_IRI
 
 TYPE = ox.NamedNode(RDF + "type")
+CK_PREMISE = BASE_IRI + "ontology#premise"
 THING = ox.NamedNode(OWL + "Thing")
 NOTHING = ox.NamedNode(OWL + "Nothing")
 _NOISE = {ox.NamedNode(i) for i in REFLEXIVE_NOISE}
@@ -300,6 +302,15 @@ class StoreFacts:
 
     def is_asserted(self, t) -> bool:
         return next(iter(self.asserted.quads_for_pattern(*t, self.dg)), None) is not None
+
+    def graphs_stating(self, t) -> frozenset:
+        """The asserted graphs stating t (empty when it is not asserted)."""
+        from chainkg.build.load import is_derived_graph
+
+        if not self.is_asserted(t):
+            return frozenset()
+        return frozenset(q.graph_name.value for q in self.store.quads_for_pattern(*t, None)
+                         if isinstance(q.graph_name, ox.NamedNode) and not is_derived_graph(q.graph_name.value))
 
     def is_inferred(self, t) -> bool:
         return any(next(iter(self.store.quads_for_pattern(*t, g)), None) is not None for g in self.graphs)
@@ -753,26 +764,63 @@ def derived_changes(rules: Rules, old: StoreFacts, derivations_of: StoreDerivati
             retrace(known, {p})  # in no graph (resting on imports alone): settled here to learn its group
         return ox.NamedNode(group_iri(settled[p]))
 
-    # each touched group described again from its members after the edit
+    # the groups of an edited premise before the edit, for the members settled again
+    before_known = Known(rules, Facts(old), old.graphs_stating, derivations_of.key)
+
+    def contribution(m, group, after: bool) -> set | None:
+        """The groups (other than `group`) of m's premises, after the edit or before it (None: not known)."""
+        if after:
+            why = settled.get(m)
+            groups = [group_after(p) for p in (why[2] if why is not None else known.chosen(m)[1])]
+        else:
+            chosen = before_known.chosen(m)
+            if chosen is None:
+                return None
+            groups = []
+            for p in chosen[1]:
+                if old.graphs_stating(p) or rules.is_schema_triple(p):
+                    continue
+                groups.append(derivations_of.group_of(p))
+                if groups[-1] is None:
+                    return None  # resting on imports alone: its group is kept in no graph
+        return {g.value for g in groups if g is not None and g != group}
+
+    # each touched group described again: from the members that joined, when none left and no member
+    # settled again changed its premises' groups; else from all its members after the edit
+    derivations_graph = ox.NamedNode(derivations_of.graph.value)
     for group, desc in touched.items():
-        members = {(q.subject, q.predicate, q.object) for q in old.store.quads_for_pattern(None, None, None, group)}
-        members = {t for t in members if new_group.get(t, group) == group and t not in upd.gone}
+        old_members = {(q.subject, q.predicate, q.object) for q in old.store.quads_for_pattern(None, None, None, group)}
+        members = {t for t in old_members if new_group.get(t, group) == group and t not in upd.gone}
         members |= {t for t, g in new_group.items() if g == group}
-        for q in old.store.quads_for_pattern(group, None, None, ox.NamedNode(derivations_of.graph.value)):
-            out.remove.add(q)
+        old_description = set(old.store.quads_for_pattern(group, None, None, derivations_graph))
+        out.remove.update(old_description)
         if not members:
             continue
         if desc is None:
             desc = derivations_of.description(group)
         rule, axiom, rests = desc
-        premises: set = set()
-        for m in members:
-            why = settled.get(m)
-            chosen = why[2] if why is not None else known.chosen(m)[1]
-            for p in chosen:
-                pg = group_after(p)
-                if pg is not None and pg != group:
-                    premises.add(pg.value)
+        # what the members that left or changed contributed, against what the joined and changed ones do:
+        # when nothing may have to go, the old premises plus the new contributions are the answer
+        premises: set | None = {q.object.value for q in old_description if q.predicate.value == CK_PREMISE}
+        gone: set = set()
+        came: set = set()
+        for m in (old_members - members) | {m for m in members & old_members if m in settled}:
+            before = contribution(m, group, False)
+            if before is None:
+                premises = None
+                break
+            gone |= before
+        if premises is not None:
+            for m in (members - old_members) | {m for m in members & old_members if m in settled}:
+                came |= contribution(m, group, True)
+            if gone - came:
+                premises = None  # a premise group some other member may still give: counted again below
+            else:
+                premises |= came
+        if premises is None:
+            premises = set()
+            for m in members:
+                premises |= contribution(m, group, True)
         g = Group(group.value, rule, axiom, frozenset(rests), count=len(members), premises=premises)
         out.add.update(description_quads(g, None))
         out.groups_described += 1
