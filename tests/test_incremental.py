@@ -344,3 +344,40 @@ def test_derived_graphs_after_an_edit_equal_a_full_build(config, inputs, whole, 
         got = (derived_quads(old_store) - out.remove) | out.add
         assert out.remove and out.add and out.groups_described
         assert got == expected, (sorted(map(str, got - expected))[:6], sorted(map(str, expected - got))[:6])
+
+
+@pytest.mark.parametrize("name", ["002_parks_plan_2022", "background"])
+def test_patched_stores_equal_a_full_build(config, inputs, whole, name):
+    """The previous build's two stores (every graph, and the asserted ones; each with the distinct
+    union as default graph), patched with the asserted graphs' changes and derived_changes', equal a
+    full build's, named quads and default graph alike; patch counts what it changed."""
+    from chainkg.build.dataset import _union_in_memory
+    from chainkg.build.incremental import StoreDerivations, derived_changes, patch
+    from chainkg.build.load import is_derived_graph
+
+    def asserted_quads(store) -> set:
+        return {q for q in store.quads_for_pattern(None, None, None, None)
+                if isinstance(q.graph_name, ox.NamedNode) and not is_derived_graph(q.graph_name.value)}
+
+    def quads(store) -> set:
+        return set(store.quads_for_pattern(None, None, None, None))
+
+    part = State(without(inputs, config.triples_dir / f"{name}.trig"))
+    for before, after in ((whole, part), (part, whole)):
+        old_named, new_named = frozen(before), frozen(after)
+        old_stated, new_stated = before.stated(), after.stated()
+        old, new = set(old_stated), set(new_stated)
+        changed = {t for t in old | new if old_stated.get(t) != new_stated.get(t)}
+        out = derived_changes(before.rules(), StoreFacts(before.asserted, old_named, INFERRED),
+                              StoreDerivations(old_named), old - new, new - old, changed, stated_by(new_stated))
+        gone, came = asserted_quads(old_named) - asserted_quads(new_named), asserted_quads(new_named) - asserted_quads(old_named)
+        for asserted_only in (False, True):
+            store, expected = (_union_in_memory(s, asserted_only=asserted_only) for s in (old_named, new_named))
+            size = (len(quads(store)) - len(list(store.quads_for_pattern(None, None, None, ox.DefaultGraph()))),
+                    len(list(store.quads_for_pattern(None, None, None, ox.DefaultGraph()))))
+            remove, add = (gone, came) if asserted_only else (gone | out.remove, came | out.add)
+            delta = patch(store, remove, add)
+            assert quads(store) == quads(expected)
+            new_size = (len(quads(expected)) - len(list(expected.quads_for_pattern(None, None, None, ox.DefaultGraph()))),
+                        len(list(expected.quads_for_pattern(None, None, None, ox.DefaultGraph()))))
+            assert (size[0] + delta[0], size[1] + delta[1]) == new_size

@@ -829,3 +829,33 @@ def derived_changes(rules: Rules, old: StoreFacts, derivations_of: StoreDerivati
     out.remove -= both
     out.add -= both
     return out
+
+
+# -- the stores of the edited build ---------------------------------------------------------------------
+
+
+def patch(store: ox.Store, remove, add) -> tuple[int, int]:
+    """Apply quad changes to a store laid out as a build keeps it (named graphs, and their distinct
+    union as the default graph): named quads removed then added, each triple of the default graph
+    kept while some named graph still holds it. Returns the change in (named quads, default triples)."""
+    dg = ox.DefaultGraph()
+    named = union = 0
+    for q in remove:
+        if next(iter(store.quads_for_pattern(q.subject, q.predicate, q.object, q.graph_name)), None) is None:
+            continue
+        store.remove(q)
+        named -= 1
+        if not any(not isinstance(o.graph_name, ox.DefaultGraph)
+                   for o in store.quads_for_pattern(q.subject, q.predicate, q.object, None)):
+            store.remove(ox.Quad(q.subject, q.predicate, q.object, dg))
+            union -= 1
+    for q in add:
+        if next(iter(store.quads_for_pattern(q.subject, q.predicate, q.object, q.graph_name)), None) is not None:
+            continue
+        store.add(q)
+        named += 1
+        t = ox.Quad(q.subject, q.predicate, q.object, dg)
+        if next(iter(store.quads_for_pattern(q.subject, q.predicate, q.object, dg)), None) is None:
+            store.add(t)
+            union += 1
+    return named, union
