@@ -381,3 +381,105 @@ def test_patched_stores_equal_a_full_build(config, inputs, whole, name):
             new_size = (len(quads(expected)) - len(list(expected.quads_for_pattern(None, None, None, ox.DefaultGraph()))),
                         len(list(expected.quads_for_pattern(None, None, None, ox.DefaultGraph()))))
             assert (size[0] + delta[0], size[1] + delta[1]) == new_size
+
+
+# -- reading an edit ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A copy of the repository's project, built (its build records its inputs)."""
+    import shutil
+
+    from chainkg.build.pipeline import build
+    from chainkg.config import Config
+
+    root = tmp_path_factory.mktemp("edit") / "project"
+    here = Path(__file__).resolve().parents[1]
+    for d in ("ontology", "triples", "shapes", "imports", "queries"):
+        if (here / d).exists():
+            shutil.copytree(here / d, root / d)
+    cfg = Config(root=root, build_dir=root / "build")
+    return cfg, build(cfg).dataset
+
+
+def named(triples) -> set:
+    """The triples (or quads) without a blank node."""
+    return {t for t in triples if not any(isinstance(x, ox.BlankNode) for x in tuple(t)[:3])}
+
+
+def canonical_triples(inputs) -> set:
+    store = ox.Store()
+    for quads in inputs.quads.values():
+        store.extend(ox.Quad(q.subject, q.predicate, q.object) for q in quads)
+    return {(q.subject, q.predicate, q.object) for q in store}
+
+
+def test_an_edited_file_is_read_alone(project):
+    """Taking a claim out of one file: edited_files names that file alone, asserted_changes reads it
+    and finds the quads that go, and the triples no longer asserted are those a full load of the
+    edited project no longer has."""
+    from chainkg.build.incremental import asserted_changes, edited_files
+
+    cfg, ds = project
+    manifest = ds.meta["inputs"]
+    assert edited_files(cfg, manifest) == []
+    path = cfg.triples_dir / "002_parks_plan_2022.trig"
+    rel = str(path.relative_to(cfg.root))
+    original = path.read_bytes()
+    before = canonical_triples(load(cfg))
+    quads = list(ox.parse(path=str(path), format=ox.RdfFormat.TRIG))
+    drop = max(q.graph_name.value for q in quads if isinstance(q.graph_name, ox.NamedNode))
+    node = ox.NamedNode(drop)
+    kept = [q for q in quads if q.graph_name != node and q.subject != node]
+    try:
+        path.write_bytes(ox.serialize(kept, format=ox.RdfFormat.TRIG))
+        assert edited_files(cfg, manifest) == [rel]
+        changes = asserted_changes(cfg, manifest, [rel], StoreFacts(ds.asserted_store, ds.store, INFERRED))
+        after = canonical_triples(load(cfg))
+        # blank nodes are new at every read: the file's are taken out and put back, as in a full build
+        assert named(changes.removed) == named(before - after) and named(changes.removed)
+        assert named(changes.added) == named(after - before) == set()
+        assert {q.graph_name.value for q in named(changes.gone)} == {drop, PROVENANCE_GRAPH}
+        assert not named(changes.came)  # the rest of the file is read again and is the same
+        some = next(iter(changes.removed))
+        assert changes.stated(some) == frozenset()
+    finally:
+        path.write_bytes(original)
+    assert edited_files(cfg, manifest) == []
+
+
+def test_an_edit_that_takes_another_files_graph_is_refused(project):
+    """A file giving a claim graph another (unchanged) file gives stops the read, as the full load does."""
+    from chainkg.build.incremental import asserted_changes, edited_files
+    from chainkg.build.load import LoadError
+
+    cfg, ds = project
+    manifest = ds.meta["inputs"]
+    copy = cfg.triples_dir / "005_copy.trig"
+    copy.write_bytes((cfg.triples_dir / "003_parks_listed_2024.trig").read_bytes())
+    try:
+        rel = str(copy.relative_to(cfg.root))
+        assert edited_files(cfg, manifest) == [rel]
+        with pytest.raises(LoadError, match="also defined in .*003_parks_listed_2024"):
+            asserted_changes(cfg, manifest, [rel], StoreFacts(ds.asserted_store, ds.store, INFERRED))
+        with pytest.raises(LoadError, match="also defined in"):
+            load(cfg)
+    finally:
+        copy.unlink()
+
+
+@pytest.mark.parametrize("what", ["ontology/chainkg.ttl", "shapes/core.ttl", "triples/sources.ttl",
+                                  "triples/background.trig"])
+def test_other_changes_are_not_followed(project, what):
+    from chainkg.build.incremental import edited_files
+
+    cfg, ds = project
+    path = cfg.root / what
+    original = path.read_bytes()
+    try:
+        path.write_bytes(original + b"\n# edited\n")
+        with pytest.raises(NotIncremental, match="changed|background"):
+            edited_files(cfg, ds.meta["inputs"])
+    finally:
+        path.write_bytes(original)

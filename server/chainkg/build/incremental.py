@@ -859,3 +859,93 @@ def patch(store: ox.Store, remove, add) -> tuple[int, int]:
             store.add(t)
             union += 1
     return named, union
+
+
+# -- the edit: which files, what they assert now ------------------------------------------------------
+
+
+def edited_files(config, manifest: dict) -> list:
+    """The files of claims (triples/*.trig) added, changed or removed since the build `manifest`
+    (meta.json's "inputs") describes, as paths relative to the root. NotIncremental when anything
+    else differs: the ontology, the shapes, the catalogue, the imports, chainkg or a dependency, or a
+    file giving graph/background."""
+    import blake3
+
+    from chainkg.build.load import BACKGROUND_GRAPH, dependencies, input_files, setup
+    from chainkg.integrate.imports import imports_version
+
+    if not manifest or "files" not in manifest:
+        raise NotIncremental("the previous build does not record its inputs")
+    if manifest.get("setup") != setup(config) or manifest.get("dependencies") != dependencies():
+        raise NotIncremental("chainkg, the reasoner or a dependency changed")
+    if manifest.get("imports") != imports_version(config, ""):
+        raise NotIncremental("the imports, alignments or links changed")
+    now = {str(f.relative_to(config.root)): f for f in input_files(config)}
+    before = manifest["files"]
+    claims_dir = config.triples_dir.relative_to(config.root)
+    edited = []
+    for name in sorted(now.keys() | before.keys()):
+        digest = blake3.blake3(now[name].read_bytes()).hexdigest() if name in now else None
+        if digest == before.get(name, {}).get("blake3"):
+            continue
+        path = config.root / name
+        if path.suffix != ".trig" or path.parent.relative_to(config.root) != claims_dir:
+            raise NotIncremental(f"{name} changed")
+        if BACKGROUND_GRAPH in before.get(name, {}).get("graphs", ()):
+            raise NotIncremental(f"{name} gives graph/background")
+        edited.append(name)
+    return edited
+
+
+class AssertedChanges:
+    """The asserted data an edit changes, against the previous build's named store: the quads that
+    go and come (`gone`, `came`, named graphs and graph/provenance), the triples no longer asserted
+    anywhere (`removed`), asserted for the first time (`added`), or stated by other graphs than
+    before (`changed`, which holds both), and `stated(t)`: the graphs stating any triple after it."""
+
+    def __init__(self, old: StoreFacts, gone: set, came: set):
+        self.old, self.gone, self.came = old, gone - came, came - gone
+        before: dict = {}
+        after: dict = {}
+        for q in self.gone | self.came:
+            t = (q.subject, q.predicate, q.object)
+            if t not in before:
+                before[t] = old.graphs_stating(t)
+                after[t] = set(before[t])
+        for q in self.gone:
+            after[(q.subject, q.predicate, q.object)].discard(q.graph_name.value)
+        for q in self.came:
+            after[(q.subject, q.predicate, q.object)].add(q.graph_name.value)
+        self._after = {t: frozenset(g) for t, g in after.items()}
+        self.changed = {t for t in before if before[t] != self._after[t]}
+        self.removed = {t for t in self.changed if not self._after[t]}
+        self.added = {t for t in self.changed if not before[t]}
+
+    def stated(self, t) -> frozenset:
+        graphs = self._after.get(t)
+        return graphs if graphs is not None else self.old.graphs_stating(t)
+
+
+def asserted_changes(config, manifest: dict, edited: list, old: StoreFacts) -> AssertedChanges:
+    """Read the edited files (`load_files`: every check of a full load) and compare what they assert
+    with what the previous build got from them."""
+    from chainkg.build.load import PROVENANCE_GRAPH, load_files
+
+    files = manifest["files"]
+    taken = {g: name for name, entry in files.items() if name not in edited
+             for g in entry.get("graphs", ()) if g != PROVENANCE_GRAPH}
+    inputs = load_files(config, [config.root / name for name in edited if (config.root / name).exists()], taken)
+    fresh = ox.Store()  # numbers written as the stores write them ("20.0"^^xsd:decimal is "20")
+    for quads in inputs.quads.values():
+        fresh.extend(quads)
+    came = set(fresh.quads_for_pattern(None, None, None, None))
+    prov = ox.NamedNode(PROVENANCE_GRAPH)
+    gone: set = set()
+    for name in edited:
+        for g in files.get(name, {}).get("graphs", ()):
+            if g == PROVENANCE_GRAPH:
+                continue
+            node = ox.NamedNode(g)
+            gone.update(old.store.quads_for_pattern(None, None, None, node))
+            gone.update(old.store.quads_for_pattern(node, None, None, prov))  # the claim's description
+    return AssertedChanges(old, gone, came)

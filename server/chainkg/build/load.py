@@ -400,44 +400,83 @@ def _load(config: Config, strict: bool) -> Inputs:
             checker.check_role(path, "catalogue", _triples(default))
         inputs.add_graph(PROVENANCE_GRAPH, default, path)
 
+    for path in sorted(config.triples_dir.glob("*.trig")):
+        _load_trig(path, inputs, checker, vocab, strict)
+    if checker.problems:
+        raise CheckFailed(checker.problems)
+    return inputs
+
+
+def _load_trig(path: Path, inputs: Inputs, checker, vocab, strict: bool, taken: dict | None = None) -> None:
+    """One file of claims into `inputs`: its named graphs (claims, graph/background) as they are, its
+    default graph into graph/provenance. `taken`: {graph IRI: file} of graphs that files not read
+    here give, which this one may not give again."""
+    import pyoxigraph as ox
+    from rdflib import URIRef
+
     rdf_type, claim_cls = ox.NamedNode(RDF_TYPE), ox.NamedNode(CK + "Claim")
     background = ox.NamedNode(BACKGROUND_GRAPH)
-    for path in sorted(config.triples_dir.glob("*.trig")):
-        quads = _parse_quads(path, "trig")
-        default, named = [], {}
-        for q in valid(quads):
-            if isinstance(q.graph_name, ox.DefaultGraph):
-                default.append(q)
-            else:
-                named.setdefault(q.graph_name, []).append(q)
-        if strict:
-            checker.check_terms(path, _rdflib_quads(quads), vocab=vocab)
-            checker.check_role(path, "claim-description", _triples(default))
-            if background in named:
-                checker.check_role(path, "background", _triples(named[background]), graph=BACKGROUND_GRAPH)
-        claims = {q.subject for q in default if q.predicate == rdf_type and q.object == claim_cls}
-        for name, g in named.items():
-            if name.value in inputs.quads and name.value != BACKGROUND_GRAPH:
-                from rdflib import URIRef
+    quads = _parse_quads(path, "trig")
+    default, named = [], {}
+    for q in quads:
+        if isinstance(q, tuple):  # a term the checks report
+            continue
+        if isinstance(q.graph_name, ox.DefaultGraph):
+            default.append(q)
+        else:
+            named.setdefault(q.graph_name, []).append(q)
+    if strict:
+        checker.check_terms(path, _rdflib_quads(quads), vocab=vocab)
+        checker.check_role(path, "claim-description", _triples(default))
+        if background in named:
+            checker.check_role(path, "background", _triples(named[background]), graph=BACKGROUND_GRAPH)
+    claims = {q.subject for q in default if q.predicate == rdf_type and q.object == claim_cls}
+    for name, g in named.items():
+        if name.value != BACKGROUND_GRAPH:
+            other = inputs.origin[URIRef(name.value)][0] if name.value in inputs.quads else (taken or {}).get(name.value)
+            if other is not None:
+                raise LoadError(path, f"named graph <{name.value}> is also defined in {other}")
+        is_claim = name in claims
+        if not is_claim and name != background:
+            raise LoadError(path, f"named graph <{name.value}> is not described as a ck:Claim in this file")
+        if is_claim and not name.value.startswith(CLAIM_NS):
+            raise LoadError(path, f"claim <{name.value}> must have an IRI under {CLAIM_NS}")
+        inputs.add_graph(name.value, g, path)
+    for q in default:
+        if q.subject not in named:
+            from chainkg.build.terms import to_rdflib
 
-                raise LoadError(path, f"named graph <{name.value}> is also defined in {inputs.origin[URIRef(name.value)][0]}")
-            is_claim = name in claims
-            if not is_claim and name != background:
-                raise LoadError(path, f"named graph <{name.value}> is not described as a ck:Claim in this file")
-            if is_claim and not name.value.startswith(CLAIM_NS):
-                raise LoadError(path, f"claim <{name.value}> must have an IRI under {CLAIM_NS}")
-            inputs.add_graph(name.value, g, path)
-        for q in default:
-            if q.subject not in named:
-                from chainkg.build.terms import to_rdflib
+            s, p, o = to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)
+            raise LoadError(
+                path,
+                f"asserted triple outside a claim: <{s}> <{p}> {o.n3()} "
+                "(put facts inside a claim graph; the default graph only describes claims)",
+            )
+    inputs.add_graph(PROVENANCE_GRAPH, default, path)
 
-                s, p, o = to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)
-                raise LoadError(
-                    path,
-                    f"asserted triple outside a claim: <{s}> <{p}> {o.n3()} "
-                    "(put facts inside a claim graph; the default graph only describes claims)",
-                )
-        inputs.add_graph(PROVENANCE_GRAPH, default, path)
+
+def load_files(config: Config, paths: list, taken: dict) -> Inputs:
+    """Only the files of claims `paths` (with every check `load` makes on them, the ontology read for
+    its vocabulary): what an incremental rebuild reads. `taken`: {graph IRI: file} of the graphs the
+    other files give."""
+    from rdflib import Graph
+
+    from chainkg.build.check import Checker, Vocabulary
+
+    ontology = Graph()
+    for path in sorted(config.ontology_dir.glob("*.ttl")):
+        for t in _triples([q for q in _parse_quads(path, "turtle") if not isinstance(q, tuple)]):
+            ontology.add(t)
+    checker = Checker()
+    checker.vocab = vocab = Vocabulary(ontology)
+    inputs = Inputs()
+    quiet, term_log = _Quiet(), logging.getLogger("rdflib.term")
+    term_log.addFilter(quiet)
+    try:
+        for path in sorted(paths):
+            _load_trig(path, inputs, checker, vocab, True, taken)
+    finally:
+        term_log.removeFilter(quiet)
     if checker.problems:
         raise CheckFailed(checker.problems)
     return inputs

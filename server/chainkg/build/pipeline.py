@@ -217,6 +217,7 @@ def run_stages(config: Config, version: str, progress: Callable | None = None,
     lines = []
     try:
         # -- issue #10: declared imports and reviewed links join the asserted graphs (chainkg.integrate.step)
+        from chainkg.integrate.imports import imports_version
         from chainkg.integrate.step import ImportProblem, integrate
 
         try:
@@ -283,6 +284,7 @@ def run_stages(config: Config, version: str, progress: Callable | None = None,
         from chainkg.build.load import input_manifest
 
         meta = {"reasoner": config.reasoner, "timings": timings, "inputs": input_manifest(config, inputs)}
+        meta["inputs"]["imports"] = imports_version(config, "")  # issue #10's files: imports, alignments, links
         dataset = _freeze(inputs, prov, version, meta)
         dataset, ext_warnings = ext.complete(dataset)  # issue #10: stream the imports in; their warnings
         if ahead is not None:  # what integrate added to the asserted graphs after the fork
