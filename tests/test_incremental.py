@@ -301,6 +301,15 @@ def test_a_build_records_what_it_was_made_of(config, kg):
     assert not any("graphs" in e for name, e in files.items() if "shapes" in name)
 
 
+WAS_DERIVED_FROM = ox.NamedNode("http://www.w3.org/ns/prov#wasDerivedFrom")
+
+
+def stats_of(named: ox.Store) -> dict:
+    from chainkg.build.dataset import FrozenDataset, compute_stats
+
+    return compute_stats(FrozenDataset(store=named, version="test"))
+
+
 def stated_by(stated: dict):
     return lambda t: frozenset(stated.get(t, ()))
 
@@ -352,8 +361,8 @@ def test_patched_stores_equal_a_full_build(config, inputs, whole, name):
     union as default graph), patched with the asserted graphs' changes and derived_changes', equal a
     full build's, named quads and default graph alike; patch counts what it changed."""
     from chainkg.build.dataset import _union_in_memory
-    from chainkg.build.incremental import StoreDerivations, derived_changes, patch
-    from chainkg.build.load import is_derived_graph
+    from chainkg.build.incremental import StoreDerivations, derived_changes, patch, updated_stats
+    from chainkg.build.load import CLAIM_NS, is_derived_graph
 
     def asserted_quads(store) -> set:
         return {q for q in store.quads_for_pattern(None, None, None, None)
@@ -376,11 +385,20 @@ def test_patched_stores_equal_a_full_build(config, inputs, whole, name):
             size = (len(quads(store)) - len(list(store.quads_for_pattern(None, None, None, ox.DefaultGraph()))),
                     len(list(store.quads_for_pattern(None, None, None, ox.DefaultGraph()))))
             remove, add = (gone, came) if asserted_only else (gone | out.remove, came | out.add)
-            delta = patch(store, remove, add)
+            patched = patch(store, remove, add)
             assert quads(store) == quads(expected)
             new_size = (len(quads(expected)) - len(list(expected.quads_for_pattern(None, None, None, ox.DefaultGraph()))),
                         len(list(expected.quads_for_pattern(None, None, None, ox.DefaultGraph()))))
-            assert (size[0] + delta[0], size[1] + delta[1]) == new_size
+            assert (size[0] + patched.named, size[1] + patched.union) == new_size
+            if not asserted_only:  # the statistics follow: compute_stats of the patched store, without recounting
+                claims = {q.graph_name.value for q in remove | add if q.graph_name.value.startswith(CLAIM_NS)}
+                sources = {q.object.value for q in old_named.quads_for_pattern(None, WAS_DERIVED_FROM, None, None)
+                           if q.subject.value in claims} | {
+                    q.object.value for q in new_named.quads_for_pattern(None, WAS_DERIVED_FROM, None, None)
+                    if q.subject.value in claims}
+                stats = updated_stats(stats_of(old_named), patched, store, sources)
+                assert stats == stats_of(new_named)
+                assert patched.begun if after is whole else patched.emptied
 
 
 # -- reading an edit ----------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from chainkg.config import BASE_IRI
 
 TYPE = ox.NamedNode(RDF + "type")
 CK_PREMISE = BASE_IRI + "ontology#premise"
+ONTOLOGY_GRAPH_IRI, INFERRED_GRAPH_IRI = BASE_IRI + "graph/ontology", BASE_IRI + "graph/inferred"
 THING = ox.NamedNode(OWL + "Thing")
 NOTHING = ox.NamedNode(OWL + "Nothing")
 _NOISE = {ox.NamedNode(i) for i in REFLEXIVE_NOISE}
@@ -834,31 +835,112 @@ def derived_changes(rules: Rules, old: StoreFacts, derivations_of: StoreDerivati
 # -- the stores of the edited build ---------------------------------------------------------------------
 
 
-def patch(store: ox.Store, remove, add) -> tuple[int, int]:
+class Patched:
+    """What `patch` changed: named quads and default-graph triples (counts), each named graph's
+    quads (`per_graph`), the graphs it emptied or began, and the triples that left or joined the
+    default graph (the distinct union)."""
+
+    def __init__(self):
+        self.named = self.union = 0
+        self.per_graph: dict = defaultdict(int)
+        self.emptied: set = set()
+        self.begun: set = set()
+        self.left: set = set()
+        self.joined: set = set()
+
+
+def patch(store: ox.Store, remove, add) -> Patched:
     """Apply quad changes to a store laid out as a build keeps it (named graphs, and their distinct
     union as the default graph): named quads removed then added, each triple of the default graph
-    kept while some named graph still holds it. Returns the change in (named quads, default triples)."""
+    kept while some named graph still holds it."""
     dg = ox.DefaultGraph()
-    named = union = 0
+    out = Patched()
+
+    def holds(g) -> bool:
+        return next(iter(store.quads_for_pattern(None, None, None, g)), None) is not None
+
     for q in remove:
         if next(iter(store.quads_for_pattern(q.subject, q.predicate, q.object, q.graph_name)), None) is None:
             continue
         store.remove(q)
-        named -= 1
+        out.named -= 1
+        out.per_graph[q.graph_name.value] -= 1
         if not any(not isinstance(o.graph_name, ox.DefaultGraph)
                    for o in store.quads_for_pattern(q.subject, q.predicate, q.object, None)):
             store.remove(ox.Quad(q.subject, q.predicate, q.object, dg))
-            union -= 1
+            out.union -= 1
+            out.left.add((q.subject, q.predicate, q.object))
+    out.emptied = {g for g, n in out.per_graph.items() if n < 0 and not holds(ox.NamedNode(g))}
     for q in add:
         if next(iter(store.quads_for_pattern(q.subject, q.predicate, q.object, q.graph_name)), None) is not None:
             continue
+        if q.graph_name.value not in out.begun and not holds(q.graph_name):
+            out.begun.add(q.graph_name.value)
         store.add(q)
-        named += 1
-        t = ox.Quad(q.subject, q.predicate, q.object, dg)
-        if next(iter(store.quads_for_pattern(q.subject, q.predicate, q.object, dg)), None) is None:
-            store.add(t)
-            union += 1
-    return named, union
+        out.named += 1
+        out.per_graph[q.graph_name.value] += 1
+        t = (q.subject, q.predicate, q.object)
+        if next(iter(store.quads_for_pattern(*t, dg)), None) is None:
+            store.add(ox.Quad(*t, dg))
+            out.union += 1
+            out.joined.add(t)
+    both = out.emptied & out.begun  # emptied, then given quads again: neither
+    out.emptied -= both
+    out.begun -= both
+    return out
+
+
+def updated_stats(stats: dict, patched: Patched, store, sources: set) -> dict:
+    """dataset.compute_stats of the patched store, from the previous build's and what `patch` did:
+    counts moved by the deltas, the classes' members by the type triples that left or joined the
+    union, the claims of `sources` (the sources of every claim the edit touched) counted again."""
+    import copy
+
+    from chainkg.build.dataset import STATS_QUERIES
+    from chainkg.build.load import CLAIM_NS, is_derivation_group
+
+    out = copy.deepcopy(stats)
+    out["quads"] += patched.named
+    out["distinct_triples"] += patched.union
+    for g, n in patched.per_graph.items():
+        if g.startswith(CLAIM_NS):
+            out["claim_triples"] += n
+        elif is_derivation_group(g):
+            out["derivation_graph_triples"] += n
+        else:
+            out["graphs"][g] = out["graphs"].get(g, 0) + n
+            if g in patched.emptied:
+                del out["graphs"][g]
+    for g in patched.begun:
+        key = "claim_graphs" if g.startswith(CLAIM_NS) else "derivation_graphs" if is_derivation_group(g) else None
+        if key:
+            out[key] += 1
+    for g in patched.emptied:
+        key = "claim_graphs" if g.startswith(CLAIM_NS) else "derivation_graphs" if is_derivation_group(g) else None
+        if key:
+            out[key] -= 1
+    out["ontology_triples"] = out["graphs"].get(ONTOLOGY_GRAPH_IRI, 0)
+    out["inferred_triples"] = out["graphs"].get(INFERRED_GRAPH_IRI, 0)
+    classes = out["entities_per_class"]
+    for (s, p, o), sign in [(t, -1) for t in patched.left] + [(t, 1) for t in patched.joined]:
+        if p == TYPE and isinstance(o, ox.NamedNode) and o.value.startswith(BASE_IRI + "ontology#") \
+                and isinstance(s, ox.NamedNode) and s.value.startswith(BASE_IRI + "id/"):
+            classes[o.value] = classes.get(o.value, 0) + sign
+            if not classes[o.value]:
+                del classes[o.value]
+    out["entities_per_class"] = dict(sorted(classes.items(), key=lambda kv: (-kv[1], kv[0])))
+    per_source = out["claims_per_source"]
+    for source in sources:
+        per_source.pop(source, None)
+    if sources:
+        values = "VALUES ?source { " + " ".join(str(ox.NamedNode(x)) for x in sorted(sources)) + " } "
+        text = STATS_QUERIES["claims_per_source"]
+        at = text.index("WHERE {") + len("WHERE {")
+        query = text[:at] + values + text[at:]
+        for row in store.query(query, default_graph=[]):
+            per_source[row["source"].value] = {"claims": int(row["claims"].value), "triples": int(row["triples"].value)}
+    out["claims_per_source"] = dict(sorted(per_source.items()))
+    return out
 
 
 # -- the edit: which files, what they assert now ------------------------------------------------------
