@@ -356,12 +356,12 @@ def test_derived_graphs_after_an_edit_equal_a_full_build(config, inputs, whole, 
 
 
 @pytest.mark.parametrize("name", ["002_parks_plan_2022", "background"])
-def test_patched_stores_equal_a_full_build(config, inputs, whole, name):
+def test_patched_stores_equal_a_full_build(config, inputs, whole, name, tmp_path):
     """The previous build's two stores (every graph, and the asserted ones; each with the distinct
     union as default graph), patched with the asserted graphs' changes and derived_changes', equal a
     full build's, named quads and default graph alike; patch counts what it changed."""
     from chainkg.build.dataset import _union_in_memory
-    from chainkg.build.incremental import StoreDerivations, derived_changes, patch, updated_stats
+    from chainkg.build.incremental import StoreDerivations, derived_changes, patch, rewrite_nquads, updated_stats
     from chainkg.build.load import CLAIM_NS, is_derived_graph
 
     def asserted_quads(store) -> set:
@@ -399,6 +399,14 @@ def test_patched_stores_equal_a_full_build(config, inputs, whole, name):
                 stats = updated_stats(stats_of(old_named), patched, store, sources)
                 assert stats == stats_of(new_named)
                 assert patched.begun if after is whole else patched.emptied
+                # dataset.nq: the previous build's, rewritten, holds the full build's quads
+                old_nq, new_nq, full_nq = (tmp_path / f"{n}.nq" for n in ("old", "new", "full"))
+                old_named.dump(str(old_nq), ox.RdfFormat.N_QUADS)
+                new_named.dump(str(full_nq), ox.RdfFormat.N_QUADS)
+                before_quads = quads(old_named)
+                n = rewrite_nquads(old_nq, new_nq, remove & before_quads, add - before_quads)
+                lines = new_nq.read_bytes().splitlines()
+                assert n == len(lines) == len(set(lines)) and set(lines) == set(full_nq.read_bytes().splitlines())
 
 
 # -- reading an edit ----------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ module cannot follow (a triple about the schema, a rule it does not know) is ref
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 
 import pyoxigraph as ox
 
@@ -941,6 +942,26 @@ def updated_stats(stats: dict, patched: Patched, store, sources: set) -> dict:
             per_source[row["source"].value] = {"claims": int(row["claims"].value), "triples": int(row["triples"].value)}
     out["claims_per_source"] = dict(sorted(per_source.items()))
     return out
+
+
+def rewrite_nquads(old: Path, new: Path, remove, add) -> int:
+    """dataset.nq of the edited build: the previous one's lines but the removed quads', then the
+    added quads' (Oxigraph writes each quad on one line, the same way for the same quad). Returns the
+    number of quads written."""
+    def line(q) -> bytes:
+        return ox.serialize([q], format=ox.RdfFormat.N_QUADS)
+
+    gone = {line(q) for q in remove}
+    n = 0
+    with open(old, "rb") as src, open(new, "wb") as out:
+        for chunk in iter(lambda: src.readlines(1 << 24), []):
+            kept = [x for x in chunk if x not in gone] if gone else chunk
+            out.writelines(kept)
+            n += len(kept)
+        for q in add:
+            out.write(line(q))
+            n += 1
+    return n
 
 
 # -- the edit: which files, what they assert now ------------------------------------------------------
