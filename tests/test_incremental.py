@@ -509,3 +509,27 @@ def test_other_changes_are_not_followed(project, what):
             edited_files(cfg, ds.meta["inputs"])
     finally:
         path.write_bytes(original)
+
+
+def test_the_claim_checks_of_an_edited_file_read_it_alone(config):
+    """The figures against their wording (pipeline.check_figures) and the tense of actual figures
+    (W10, build/tense.py) need only the claims they check: run on each file read alone
+    (load_files), they find what they find over the whole project, file by file. (The real data has
+    neither disagreements nor W10 warnings: the figures counted are what compares here.)"""
+    from chainkg.build import tense
+    from chainkg.build.load import load_files
+    from chainkg.build.pipeline import check_figures
+
+    everything = load(config)
+    total, disagreements = check_figures(everything)
+    warnings = tense.check(everything)
+    counted, found, warned = 0, [], []
+    for path in triples_files(config):
+        alone = load_files(config, [path], {})
+        n, d = check_figures(alone)
+        counted += n
+        found += d
+        warned += tense.check(alone)
+    assert total > 100 and counted == total
+    assert sorted(map(repr, found)) == sorted(map(repr, disagreements))
+    assert sorted(map(repr, warned)) == sorted(map(repr, warnings))
