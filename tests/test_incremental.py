@@ -333,22 +333,28 @@ def derived_quads(store) -> set:
             if isinstance(q.graph_name, ox.NamedNode) and is_derived_graph(q.graph_name.value)}
 
 
-@pytest.mark.parametrize("name", ["000_ic_chain_netease", "001_ic_chain_zhengjieju", "002_parks_plan_2022", "003_parks_listed_2024", "004_ten_plus_one_2025", "background"])
+def edited(before: State, after: State) -> tuple:
+    """The frozen stores of both states, and derived_changes from the first to the second."""
+    from chainkg.build.incremental import StoreDerivations, derived_changes
+
+    old_named, new_named = frozen(before), frozen(after)
+    old_stated, new_stated = before.stated(), after.stated()
+    old, new = set(old_stated), set(new_stated)
+    changed = {t for t in old | new if old_stated.get(t) != new_stated.get(t)}
+    out = derived_changes(before.rules(), StoreFacts(before.asserted, old_named, INFERRED), StoreDerivations(old_named),
+                          old - new, new - old, changed, stated_by(new_stated))
+    return old_named, new_named, out
+
+
+@pytest.mark.parametrize("name", ["000_ic_chain_netease", "001_ic_chain_zhengjieju", "002_parks_plan_2022",
+                                  "003_parks_listed_2024", "004_ten_plus_one_2025", "background"])
 def test_derived_graphs_after_an_edit_equal_a_full_build(config, inputs, whole, name):
     """derived_changes turns the previous build's derived graphs (inferred, inferred-schema, every
     derivation group's graph and description) into exactly those a full build of the edited inputs
     freezes, quad for quad: a file taken out, and put back."""
-    from chainkg.build.incremental import StoreDerivations, derived_changes
-
     part = State(without(inputs, config.triples_dir / f"{name}.trig"))
     for before, after in ((whole, part), (part, whole)):
-        old_store, new_store = frozen(before), frozen(after)
-        old_stated, new_stated = before.stated(), after.stated()
-        old, new = set(old_stated), set(new_stated)
-        changed = {t for t in old | new if old_stated.get(t) != new_stated.get(t)}
-        rules = before.rules()
-        out = derived_changes(rules, StoreFacts(before.asserted, old_store, INFERRED), StoreDerivations(old_store),
-                              old - new, new - old, changed, stated_by(new_stated))
+        old_store, new_store, out = edited(before, after)
         expected = derived_quads(new_store)
         got = (derived_quads(old_store) - out.remove) | out.add
         assert out.remove and out.add and out.groups_described
@@ -361,7 +367,7 @@ def test_patched_stores_equal_a_full_build(config, inputs, whole, name, tmp_path
     union as default graph), patched with the asserted graphs' changes and derived_changes', equal a
     full build's, named quads and default graph alike; patch counts what it changed."""
     from chainkg.build.dataset import _union_in_memory
-    from chainkg.build.incremental import StoreDerivations, derived_changes, patch, rewrite_nquads, updated_stats
+    from chainkg.build.incremental import patch, rewrite_nquads, updated_stats
     from chainkg.build.load import CLAIM_NS, is_derived_graph
 
     def asserted_quads(store) -> set:
@@ -373,12 +379,7 @@ def test_patched_stores_equal_a_full_build(config, inputs, whole, name, tmp_path
 
     part = State(without(inputs, config.triples_dir / f"{name}.trig"))
     for before, after in ((whole, part), (part, whole)):
-        old_named, new_named = frozen(before), frozen(after)
-        old_stated, new_stated = before.stated(), after.stated()
-        old, new = set(old_stated), set(new_stated)
-        changed = {t for t in old | new if old_stated.get(t) != new_stated.get(t)}
-        out = derived_changes(before.rules(), StoreFacts(before.asserted, old_named, INFERRED),
-                              StoreDerivations(old_named), old - new, new - old, changed, stated_by(new_stated))
+        old_named, new_named, out = edited(before, after)
         gone, came = asserted_quads(old_named) - asserted_quads(new_named), asserted_quads(new_named) - asserted_quads(old_named)
         for asserted_only in (False, True):
             store, expected = (_union_in_memory(s, asserted_only=asserted_only) for s in (old_named, new_named))
