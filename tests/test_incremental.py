@@ -286,7 +286,9 @@ def test_a_build_records_what_it_was_made_of(config, kg):
     from chainkg.build.load import input_files
 
     manifest = kg.meta["inputs"]
-    assert manifest["setup"] == f"chainkg=={__import__('chainkg').__version__};reasoner={config.reasoner}"
+    from chainkg.build.load import BUILD_FORMAT
+
+    assert manifest["setup"] == f"chainkg=={__import__('chainkg').__version__};build={BUILD_FORMAT};reasoner={config.reasoner}"
     assert set(manifest["dependencies"]) >= {"rdflib", "pyoxigraph", "reasonable"}
     files = manifest["files"]
     assert list(files) == [str(f.relative_to(config.root)) for f in input_files(config)]

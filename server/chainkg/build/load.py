@@ -209,12 +209,18 @@ def inputs_hash(config: Config) -> str:
     return h.hexdigest()[:16]
 
 
+# What a build holds changes with this number (not only with the inputs): 2 since the derivations are
+# chosen in order of cost, graphs, depth (build/provenance.py), so an older cached build is rebuilt
+# once rather than served, or used as the base of an incremental rebuild, with the older choices.
+BUILD_FORMAT = 2
+
+
 def setup(config: Config) -> str:
-    """What besides the input files makes a build: chainkg's version and the reasoner (the
-    dependencies' versions are in `dependencies`)."""
+    """What besides the input files makes a build: chainkg's version, the build format and the
+    reasoner (the dependencies' versions are in `dependencies`)."""
     from chainkg import __version__
 
-    return f"chainkg=={__version__};reasoner={config.reasoner}"
+    return f"chainkg=={__version__};build={BUILD_FORMAT};reasoner={config.reasoner}"
 
 
 def dependencies() -> dict:
