@@ -936,8 +936,8 @@ def updated_stats(stats: dict, patched: Patched, store, sources: set) -> dict:
     if sources:
         values = "VALUES ?source { " + " ".join(str(ox.NamedNode(x)) for x in sorted(sources)) + " } "
         text = STATS_QUERIES["claims_per_source"]
-        at = text.index("WHERE {") + len("WHERE {")
-        query = text[:at] + values + text[at:]
+        at = text.index("WHERE {", text.index("SELECT DISTINCT")) + len("WHERE {")  # inside the sub-select:
+        query = text[:at] + values + text[at:]  # the claims of these sources only, not all of them
         for row in store.query(query, default_graph=[]):
             per_source[row["source"].value] = {"claims": int(row["claims"].value), "triples": int(row["triples"].value)}
     out["claims_per_source"] = dict(sorted(per_source.items()))
