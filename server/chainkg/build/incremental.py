@@ -28,13 +28,43 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from chainkg.build.provenance import OWL, RDF, SCHEMA_CLASSES, SCHEMA_PREDICATES
-from chainkg.build.reason import AXIOMATIC_NAMESPACES, REFLEXIVE_NOISE, TRIVIAL_TYPES
+from chainkg.build.load import (
+    BACKGROUND_GRAPH,
+    CLAIM_NS,
+    DERIVATION_NS,
+    DERIVATIONS_GRAPH,
+    INFERRED_GRAPH,
+    INFERRED_SCHEMA_GRAPH,
+    ONTOLOGY_GRAPH,
+    PROVENANCE_GRAPH,
+    dependencies,
+    input_files,
+    is_derivation_group,
+    is_derived_graph,
+    load_files,
+    setup,
+)
+from chainkg.build.provenance import (
+    CK,
+    OWL,
+    PROV,
+    RDF,
+    SCHEMA_CLASSES,
+    SCHEMA_PREDICATES,
+    Group,
+    Tie,
+    _Schema,
+    description_quads,
+    group_key,
+    imports_only,
+)
+from chainkg.build.provenance import group_iri as _group_iri
+from chainkg.build.reason import AXIOMATIC_NAMESPACES, REFLEXIVE_NOISE, TRIVIAL_TYPES, InconsistencyError
+from chainkg.build.terms import to_ox, to_rdflib
 from chainkg.config import BASE_IRI
 
 TYPE = ox.NamedNode(RDF + "type")
-CK_PREMISE = BASE_IRI + "ontology#premise"
-ONTOLOGY_GRAPH_IRI, INFERRED_GRAPH_IRI = BASE_IRI + "graph/ontology", BASE_IRI + "graph/inferred"
+DISJOINT_WITH = ox.NamedNode(OWL + "disjointWith")
 THING = ox.NamedNode(OWL + "Thing")
 NOTHING = ox.NamedNode(OWL + "Nothing")
 _NOISE = {ox.NamedNode(i) for i in REFLEXIVE_NOISE}
@@ -72,11 +102,6 @@ class Rules:
     def __init__(self, ontology, inferred=()):
         """`ontology`: Oxigraph triples of the ontology graph; `inferred`: the previous build's
         inferences about it (graph/inferred-schema: the schema's own closure)."""
-        from rdflib import URIRef
-
-        from chainkg.build.provenance import _Schema
-        from chainkg.build.terms import to_ox, to_rdflib
-
         ontology = list(ontology)
         triples = ontology + list(inferred)
         used = {t[1] for t in triples} | {t[2] for t in triples if t[1] == TYPE}
@@ -112,9 +137,7 @@ class Rules:
         for p, pairs in self.svf_by_prop.items():
             for r, filler in pairs:
                 self.svf_of[r] = (p, filler)
-        disjoint = URIRef(OWL + "disjointWith")
-        self.disjoint = [(to_ox(s), to_ox(o)) for s, p, o in
-                         ((to_rdflib(t[0]), to_rdflib(t[1]), to_rdflib(t[2])) for t in triples) if p == disjoint]
+        self.disjoint = [(s, o) for s, p, o in triples if p == DISJOINT_WITH]
         # what makes a triple part of the schema (provenance.is_schema_triple): never changed here
         self.schema_nodes = {t[0] for t in ontology} | {to_ox(n) for n in sch.nodes}
 
@@ -171,36 +194,8 @@ class Rules:
                 yield (start, prop, end)
 
     def derivable(self, t, facts) -> bool:
-        """Whether some rule concludes `t` in one step from `facts`."""
-        s, p, o = t
-        if p == TYPE:
-            if any(facts.has((s, TYPE, d)) for d in self.subs.get(o, ())):
-                return True
-            if any(_first(facts.objects(s, q)) for q in self.domain_of.get(o, ())):
-                return True
-            if any(_first(facts.subjects(q, s)) for q in self.range_of.get(o, ())):
-                return True
-            svf = self.svf_of.get(o)
-            if svf is not None:
-                prop, filler = svf
-                if any(filler == THING or facts.has((y, TYPE, filler)) for y in facts.objects(s, prop)):
-                    return True
-            hv = self.hv_by_class.get(o)
-            return hv is not None and facts.has((s, hv[0], hv[1]))
-        if any(facts.has((s, q, o)) for q in self.sub_props.get(p, ())):
-            return True
-        if isinstance(o, ox.Literal):
-            return any(facts.has((s, TYPE, r)) for r, pv in self.hv_by_class.items() if pv == (p, o))
-        if any(facts.has((o, q, s)) for q in self.inverse.get(p, ())):
-            return True
-        if p in self.symmetric and facts.has((o, p, s)):
-            return True
-        if p in self.transitive and _meet(facts, s, p, o):
-            return True
-        for steps in self.chains_of.get(p, ()):
-            if o in _reach(s, steps, facts):
-                return True
-        return any(facts.has((s, TYPE, r)) for r, pv in self.hv_by_class.items() if pv == (p, o))
+        """Whether some rule concludes `t` in one step from `facts` (the first of `derivations`)."""
+        return next(derivations(self, t, facts), None) is not None
 
 
 def _inverse(d: dict) -> dict:
@@ -209,27 +204,6 @@ def _inverse(d: dict) -> dict:
         for v in vs:
             out[v].add(k)
     return out
-
-
-def _meet(facts, s, p, o) -> bool:
-    """Whether some y (not s or o) has s p y and y p o in the facts. The two sides are drawn in turn
-    and the first one to run out is checked against the facts: the work is about twice the shorter
-    side (a hub has many objects and few ancestors)."""
-    sides = [(iter(facts.objects(s, p)), lambda y: (y, p, o)), (iter(facts.subjects(p, o)), lambda y: (s, p, y))]
-    seen: list = [set(), set()]
-    while True:
-        for i, (it, _triple) in enumerate(sides):
-            y = next(it, None)
-            if y is None:
-                return any(facts.has(sides[i][1](x)) for x in seen[i])
-            if y != s and y != o:
-                if y in seen[1 - i]:
-                    return True
-                seen[i].add(y)
-
-
-def _first(iterable) -> bool:
-    return next(iter(iterable), None) is not None
 
 
 def _ends(steps, k, t, facts):
@@ -241,13 +215,6 @@ def _ends(steps, k, t, facts):
     for step in steps[k + 1:]:
         ends = {y for node in ends for y in facts.objects(node, step)}
     return [(a, b) for a in starts for b in ends]
-
-
-def _reach(s, steps, facts) -> set:
-    nodes = {s}
-    for step in steps:
-        nodes = {y for node in nodes for y in facts.objects(node, step)}
-    return nodes
 
 
 class Facts:
@@ -307,8 +274,6 @@ class StoreFacts:
 
     def graphs_stating(self, t) -> frozenset:
         """The asserted graphs stating t (empty when it is not asserted)."""
-        from chainkg.build.load import is_derived_graph
-
         if not self.is_asserted(t):
             return frozenset()
         return frozenset(q.graph_name.value for q in self.store.quads_for_pattern(*t, None)
@@ -331,10 +296,13 @@ class Update:
     def __init__(self):
         self.gone: set = set()  # no longer inferred (including triples now asserted)
         self.new: set = set()  # newly inferred (including triples no longer asserted but still derived)
-        self.overdeleted = 0
         self.rederived = 0
         self.deleted: set = set()  # over-deleted: every inferred triple a derivation through a removed one reached
         self.facts: Facts | None = None  # the facts after the edit (an overlay on the previous build)
+
+    @property
+    def overdeleted(self) -> int:
+        return len(self.deleted)
 
     def __repr__(self) -> str:
         return f"Update(-{len(self.gone)} +{len(self.new)}, over-deleted {self.overdeleted}, re-derived {self.rederived})"
@@ -357,7 +325,7 @@ def update(rules: Rules, old: StoreFacts, removed: set, added: set) -> Update:
             if c not in deleted and c not in added and not _is_noise(c) and old.is_inferred(c):
                 deleted.add(c)
                 frontier.append(c)
-    out.overdeleted, out.deleted = len(deleted), deleted
+    out.deleted = deleted
     # 2. re-derive, in one step from what is left: an over-deleted triple, or a triple no longer asserted
     facts = Facts(old, removed | deleted)
     for t in added:
@@ -386,8 +354,6 @@ def update(rules: Rules, old: StoreFacts, removed: set, added: set) -> Update:
 
 def _check_consistency(rules: Rules, facts: Facts, nodes) -> None:
     """reason._check_consistency for the nodes whose types may have changed."""
-    from chainkg.build.reason import InconsistencyError
-
     problems = []
     for node in nodes:
         if facts.has((node, TYPE, NOTHING)):
@@ -412,47 +378,49 @@ def _text(x) -> str:
 
 
 def derivations(rules: Rules, t, facts):
-    """Every rule instance concluding `t` from `facts`, as (rule, axiom, premises) the way
-    chainkg.build.provenance.trace names and orders them (never `t` among its own premises)."""
+    """Every rule instance concluding `t` from `facts`, one at a time, as (rule, axiom, premises) the
+    way chainkg.build.provenance.trace names and orders them (never `t` among its own premises)."""
+    return (d for d in _instances(rules, t, facts) if t not in d[2])
+
+
+def _instances(rules: Rules, t, facts):
     s, p, o = t
-    out = []
     if p == TYPE:
         for d in rules.subs.get(o, ()):
             if facts.has((s, TYPE, d)):
-                out.append(("cax-sco", rules.on.get(d, d), ((s, TYPE, d),)))
+                yield "cax-sco", rules.on.get(d, d), ((s, TYPE, d),)
         for q in rules.domain_of.get(o, ()):
-            out.extend(("prp-dom", q, ((s, q, y),)) for y in facts.objects(s, q))
+            yield from (("prp-dom", q, ((s, q, y),)) for y in facts.objects(s, q))
         for q in rules.range_of.get(o, ()):
-            out.extend(("prp-rng", q, ((x, q, s),)) for x in facts.subjects(q, s))
+            yield from (("prp-rng", q, ((x, q, s),)) for x in facts.subjects(q, s))
         svf = rules.svf_of.get(o)
         if svf is not None:
             prop, filler = svf
             for y in facts.objects(s, prop):
                 if filler == THING:
-                    out.append(("cls-svf2", prop, ((s, prop, y),)))
+                    yield "cls-svf2", prop, ((s, prop, y),)
                 elif facts.has((y, TYPE, filler)):
-                    out.append(("cls-svf1", prop, ((s, prop, y), (y, TYPE, filler))))
+                    yield "cls-svf1", prop, ((s, prop, y), (y, TYPE, filler))
         hv = rules.hv_by_class.get(o)
         if hv is not None and facts.has((s, hv[0], hv[1])):
-            out.append(("cls-hv2", hv[0], ((s, hv[0], hv[1]),)))
-    else:
-        for q in rules.sub_props.get(p, ()):
-            if facts.has((s, q, o)):
-                out.append(("prp-spo1", q, ((s, q, o),)))
-        for r, pv in rules.hv_by_class.items():
-            if pv == (p, o) and facts.has((s, TYPE, r)):
-                out.append(("cls-hv1", r, ((s, TYPE, r),)))
-        if not isinstance(o, ox.Literal) and not isinstance(s, ox.Literal):
-            for q in rules.inverse.get(p, ()):
-                if facts.has((o, q, s)):
-                    out.append(("prp-inv", q, ((o, q, s),)))
-            if p in rules.symmetric and facts.has((o, p, s)):
-                out.append(("prp-symp", p, ((o, p, s),)))
-        if p in rules.transitive:
-            out.extend(("prp-trp", p, ((s, p, m), (m, p, o))) for m in _middles(facts, s, p, o))
-        for steps in rules.chains_of.get(p, ()):
-            out.extend(("prp-spo2", p, tuple(path)) for path in _chain_paths(s, o, steps, facts))
-    return [d for d in out if t not in d[2]]
+            yield "cls-hv2", hv[0], ((s, hv[0], hv[1]),)
+        return
+    for q in rules.sub_props.get(p, ()):
+        if facts.has((s, q, o)):
+            yield "prp-spo1", q, ((s, q, o),)
+    for r, pv in rules.hv_by_class.items():
+        if pv == (p, o) and facts.has((s, TYPE, r)):
+            yield "cls-hv1", r, ((s, TYPE, r),)
+    if not isinstance(o, ox.Literal) and not isinstance(s, ox.Literal):
+        for q in rules.inverse.get(p, ()):
+            if facts.has((o, q, s)):
+                yield "prp-inv", q, ((o, q, s),)
+        if p in rules.symmetric and facts.has((o, p, s)):
+            yield "prp-symp", p, ((o, p, s),)
+    if p in rules.transitive:
+        yield from (("prp-trp", p, ((s, p, m), (m, p, o))) for m in _middles(facts, s, p, o))
+    for steps in rules.chains_of.get(p, ()):
+        yield from (("prp-spo2", p, tuple(path)) for path in _chain_paths(s, o, steps, facts))
 
 
 def _middles(facts, s, p, o) -> set:
@@ -570,8 +538,6 @@ def retrace(known: Known, todo: set) -> dict:
     import heapq
     from itertools import count
 
-    from chainkg.build.provenance import Tie
-
     rules, facts = known.rules, known.facts
     todo = set(todo)
     waiting = defaultdict(list)  # premise -> [(conclusion, derivation)]
@@ -631,9 +597,6 @@ class StoreDerivations:
     prov:wasDerivedFrom). `key(t)` is retrace's `known_key`."""
 
     def __init__(self, store):
-        from chainkg.build.load import DERIVATION_NS, DERIVATIONS_GRAPH
-        from chainkg.build.provenance import CK, PROV
-
         self.store, self.ns = store, DERIVATION_NS
         self.graph = ox.NamedNode(DERIVATIONS_GRAPH)
         self.rule, self.axiom = ox.NamedNode(CK + "rule"), ox.NamedNode(CK + "axiom")
@@ -678,11 +641,8 @@ class _N3:
 
 def group_iri(why) -> str:
     """provenance.group_iri of a derivation (rule, axiom, premises, rests) in Oxigraph terms."""
-    from chainkg.build.provenance import group_iri as iri
-    from chainkg.build.provenance import group_key
-
     rule, axiom, rests = group_key((why[0], _N3(why[1]) if why[1] is not None else None, None, why[3]))
-    return iri((rule, axiom, rests))
+    return _group_iri((rule, axiom, rests))
 
 
 class Derived:
@@ -703,9 +663,6 @@ def derived_changes(rules: Rules, old: StoreFacts, derivations_of: StoreDerivati
     """What the derived graphs become when the asserted triples `removed` go and `added` come.
     `changed`: every asserted triple whose set of stating graphs changes (removed, added, or stated by
     other graphs than before); `stated(t)`: the graphs stating t after the edit."""
-    from chainkg.build.load import INFERRED_GRAPH, INFERRED_SCHEMA_GRAPH
-    from chainkg.build.provenance import Group, description_quads, imports_only
-
     out = Derived()
     upd = out.update = update(rules, old, removed, added)
     facts = upd.facts
@@ -789,7 +746,7 @@ def derived_changes(rules: Rules, old: StoreFacts, derivations_of: StoreDerivati
 
     # each touched group described again: from the members that joined, when none left and no member
     # settled again changed its premises' groups; else from all its members after the edit
-    derivations_graph = ox.NamedNode(derivations_of.graph.value)
+    derivations_graph = derivations_of.graph
     for group, desc in touched.items():
         old_members = {(q.subject, q.predicate, q.object) for q in old.store.quads_for_pattern(None, None, None, group)}
         members = {t for t in old_members if new_group.get(t, group) == group and t not in upd.gone}
@@ -803,7 +760,7 @@ def derived_changes(rules: Rules, old: StoreFacts, derivations_of: StoreDerivati
         rule, axiom, rests = desc
         # what the members that left or changed contributed, against what the joined and changed ones do:
         # when nothing may have to go, the old premises plus the new contributions are the answer
-        premises: set | None = {q.object.value for q in old_description if q.predicate.value == CK_PREMISE}
+        premises: set | None = {q.object.value for q in old_description if q.predicate.value == CK + "premise"}
         gone: set = set()
         came: set = set()
         for m in (old_members - members) | {m for m in members & old_members if m in settled}:
@@ -898,7 +855,6 @@ def updated_stats(stats: dict, patched: Patched, store, sources: set) -> dict:
     import copy
 
     from chainkg.build.dataset import STATS_QUERIES
-    from chainkg.build.load import CLAIM_NS, is_derivation_group
 
     out = copy.deepcopy(stats)
     out["quads"] += patched.named
@@ -920,11 +876,11 @@ def updated_stats(stats: dict, patched: Patched, store, sources: set) -> dict:
         key = "claim_graphs" if g.startswith(CLAIM_NS) else "derivation_graphs" if is_derivation_group(g) else None
         if key:
             out[key] -= 1
-    out["ontology_triples"] = out["graphs"].get(ONTOLOGY_GRAPH_IRI, 0)
-    out["inferred_triples"] = out["graphs"].get(INFERRED_GRAPH_IRI, 0)
+    out["ontology_triples"] = out["graphs"].get(ONTOLOGY_GRAPH, 0)
+    out["inferred_triples"] = out["graphs"].get(INFERRED_GRAPH, 0)
     classes = out["entities_per_class"]
     for (s, p, o), sign in [(t, -1) for t in patched.left] + [(t, 1) for t in patched.joined]:
-        if p == TYPE and isinstance(o, ox.NamedNode) and o.value.startswith(BASE_IRI + "ontology#") \
+        if p == TYPE and isinstance(o, ox.NamedNode) and o.value.startswith(CK) \
                 and isinstance(s, ox.NamedNode) and s.value.startswith(BASE_IRI + "id/"):
             classes[o.value] = classes.get(o.value, 0) + sign
             if not classes[o.value]:
@@ -974,7 +930,6 @@ def edited_files(config, manifest: dict) -> list:
     file giving graph/background."""
     import blake3
 
-    from chainkg.build.load import BACKGROUND_GRAPH, dependencies, input_files, setup
     from chainkg.integrate.imports import imports_version
 
     if not manifest or "files" not in manifest:
@@ -1032,7 +987,6 @@ class AssertedChanges:
 def asserted_changes(config, manifest: dict, edited: list, old: StoreFacts) -> AssertedChanges:
     """Read the edited files (`load_files`: every check of a full load) and compare what they assert
     with what the previous build got from them."""
-    from chainkg.build.load import PROVENANCE_GRAPH, load_files
 
     files = manifest["files"]
     taken = {g: name for name, entry in files.items() if name not in edited
