@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
@@ -362,21 +363,38 @@ def load(config: Config, *, strict: bool = True) -> Inputs:
     """Read every input file into named graphs. With `strict` (always, except to inspect broken
     data) the checks of chainkg.build.check run on every file; their problems stop the load
     together, as CheckFailed (one line each)."""
-    # rdflib logs an ill-typed literal with a traceback when a term is converted; the checks
-    # report it as one line instead
+    with _quiet_terms():
+        return _load(config, strict)
+
+
+@contextmanager
+def _quiet_terms():
+    """rdflib logs an ill-typed literal with a traceback when a term is converted; the checks report
+    it as one line instead."""
     quiet, term_log = _Quiet(), logging.getLogger("rdflib.term")
     term_log.addFilter(quiet)
     try:
-        return _load(config, strict)
+        yield
     finally:
         term_log.removeFilter(quiet)
 
 
-def _load(config: Config, strict: bool) -> Inputs:
-    import pyoxigraph as ox
+def _vocabulary(ontology_quads):
+    """The checks' view of the ontology (chainkg.build.check.Vocabulary) from its quads."""
     from rdflib import Graph
 
-    from chainkg.build.check import Checker, Vocabulary
+    from chainkg.build.check import Vocabulary
+
+    ontology = Graph()
+    for t in _triples(ontology_quads):
+        ontology.add(t)
+    return Vocabulary(ontology)
+
+
+def _load(config: Config, strict: bool) -> Inputs:
+    import pyoxigraph as ox
+
+    from chainkg.build.check import Checker
 
     inputs = Inputs()
     checker = Checker()
@@ -389,10 +407,7 @@ def _load(config: Config, strict: bool) -> Inputs:
         quads = _parse_quads(path, "turtle")
         inputs.add_graph(ONTOLOGY_GRAPH, (q for q in valid(quads) if isinstance(q.graph_name, ox.DefaultGraph)), path)
         parsed_ontology.append((path, quads))
-    ontology = Graph()
-    for t in _triples(inputs.quads.get(ONTOLOGY_GRAPH, [])):
-        ontology.add(t)
-    vocab = Vocabulary(ontology) if strict else None
+    vocab = _vocabulary(inputs.quads.get(ONTOLOGY_GRAPH, [])) if strict else None
     checker.vocab = vocab
     if strict:
         for path, quads in parsed_ontology:
@@ -465,24 +480,15 @@ def load_files(config: Config, paths: list, taken: dict) -> Inputs:
     """Only the files of claims `paths` (with every check `load` makes on them, the ontology read for
     its vocabulary): what an incremental rebuild reads. `taken`: {graph IRI: file} of the graphs the
     other files give."""
-    from rdflib import Graph
+    from chainkg.build.check import Checker
 
-    from chainkg.build.check import Checker, Vocabulary
-
-    ontology = Graph()
-    for path in sorted(config.ontology_dir.glob("*.ttl")):
-        for t in _triples([q for q in _parse_quads(path, "turtle") if not isinstance(q, tuple)]):
-            ontology.add(t)
     checker = Checker()
-    checker.vocab = vocab = Vocabulary(ontology)
+    checker.vocab = vocab = _vocabulary([q for path in sorted(config.ontology_dir.glob("*.ttl"))
+                                         for q in _parse_quads(path, "turtle") if not isinstance(q, tuple)])
     inputs = Inputs()
-    quiet, term_log = _Quiet(), logging.getLogger("rdflib.term")
-    term_log.addFilter(quiet)
-    try:
+    with _quiet_terms():
         for path in sorted(paths):
             _load_trig(path, inputs, checker, vocab, True, taken)
-    finally:
-        term_log.removeFilter(quiet)
     if checker.problems:
         raise CheckFailed(checker.problems)
     return inputs
