@@ -61,8 +61,6 @@ def read(path: Path) -> set:
 
 
 def edit(label: str, folder: Path, gone: set, came: set, meta: dict, work: Path) -> None:
-    import json  # noqa: F401 - meta is read by the caller
-
     out = {}
     t = time.perf_counter()
     store = ox.Store.read_only(str(folder / STORE_DIR))

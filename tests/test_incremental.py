@@ -45,15 +45,25 @@ class State:
     def facts(self) -> StoreFacts:
         return StoreFacts(self.asserted, self.store, INFERRED)
 
-    def trace(self) -> dict:
-        """provenance.trace over everything: {triple: (rule, axiom, premises, rests)} in Oxigraph terms."""
+    def inputs(self):
+        """The asserted graphs as the build's Inputs."""
         from chainkg.build.load import Inputs
-        from chainkg.build.provenance import trace_inputs
 
         inputs = Inputs()
         inputs.quads = self.named
-        prov = trace_inputs(inputs, self.closure, self.inferred_rdflib)
+        return inputs
+
+    def provenance(self):
+        """provenance.trace_inputs over everything (rdflib terms)."""
+        from chainkg.build.provenance import trace_inputs
+
+        prov = trace_inputs(self.inputs(), self.closure, self.inferred_rdflib)
         assert not prov.untraced
+        return prov
+
+    def trace(self) -> dict:
+        """provenance.trace over everything: {triple: (rule, axiom, premises, rests)} in Oxigraph terms."""
+        prov = self.provenance()
 
         def conv(t):
             return tuple(to_ox(x) for x in t)
@@ -255,14 +265,10 @@ def test_the_store_gives_back_each_derivation(inputs, whole):
     """StoreDerivations reads back from a frozen store what provenance recorded: each traced data
     triple's group (rule, axiom, graphs rested on), the key retrace orders known premises by."""
     from chainkg.build.incremental import StoreDerivations
-    from chainkg.build.load import Inputs
-    from chainkg.build.pipeline import _freeze
-    from chainkg.build.provenance import group_key, trace_inputs
+    from chainkg.build.provenance import group_key
 
-    named = Inputs()
-    named.quads = whole.named
-    prov = trace_inputs(named, whole.closure, whole.inferred_rdflib)
-    store = _freeze(named, prov, "test", {}).store
+    prov = whole.provenance()
+    store = frozen(whole, prov)
     derivations = StoreDerivations(store)
     checked = 0
     for t, why in prov.derivations.items():
@@ -316,16 +322,12 @@ def stated_by(stated: dict):
     return lambda t: frozenset(stated.get(t, ()))
 
 
-def frozen(state: State):
+def frozen(state: State, prov=None):
     """The store a build freezes for `state`: asserted graphs, graph/inferred, graph/inferred-schema,
     the derivation groups' graphs and their descriptions (pipeline._freeze)."""
-    from chainkg.build.load import Inputs
     from chainkg.build.pipeline import _freeze
-    from chainkg.build.provenance import trace_inputs
 
-    named = Inputs()
-    named.quads = state.named
-    return _freeze(named, trace_inputs(named, state.closure, state.inferred_rdflib), "test", {}).store
+    return _freeze(state.inputs(), prov or state.provenance(), "test", {}).store
 
 
 def derived_quads(store) -> set:
