@@ -238,18 +238,18 @@ class Facts:
         return t in self.added or (t not in self.removed and self.base.has(t))
 
     def objects(self, s, p):
-        seen = set(self._so.get((s, p), ()))
-        yield from seen
-        for o in self.base.objects(s, p):
-            if o not in seen and (s, p, o) not in self.removed:
-                yield o
+        return self._merged(self._so.get((s, p), ()), self.base.objects(s, p), lambda o: (s, p, o))
 
     def subjects(self, p, o):
-        seen = set(self._os.get((p, o), ()))
+        return self._merged(self._os.get((p, o), ()), self.base.subjects(p, o), lambda s: (s, p, o))
+
+    def _merged(self, added, base, triple):
+        """The added nodes, then the base's that are neither among them nor in a removed triple."""
+        seen = set(added)
         yield from seen
-        for s in self.base.subjects(p, o):
-            if s not in seen and (s, p, o) not in self.removed:
-                yield s
+        for x in base:
+            if x not in seen and triple(x) not in self.removed:
+                yield x
 
 
 class StoreFacts:
