@@ -58,6 +58,7 @@ class Shape:
     properties: list = field(default_factory=list)
     sparql: list = field(default_factory=list)  # [(constraint node, select text, messages)]
     targets: list = field(default_factory=list)  # [(kind, value)]
+    key: str = ""  # Shapes gives each a name that holds across readings of the shapes
 
 
 # -- reading the shapes graph ------------------------------------------------------------------
@@ -76,6 +77,21 @@ class Shapes:
                 continue
             seen.add(node)
             self.node_shapes.append(self.shape(node, top=True))
+        self.by_key: dict = {}
+        for shape in self.node_shapes:
+            self._key(shape, str(shape.node) if isinstance(shape.node, URIRef) else "_:" + _digest(_signature(shape)))
+
+    def _key(self, shape: Shape, key: str) -> None:
+        """A name for `shape` that another reading of the same shapes gives it again (blank nodes
+        do not keep their labels): its node shape's IRI, then each step down by what it says."""
+        shape.key = key
+        self.by_key.setdefault(key, shape)
+        for i, member in enumerate(shape.params.get("or", ())):
+            self._key(member, f"{key} or{i}")
+        if "qualifiedValueShape" in shape.params:
+            self._key(shape.params["qualifiedValueShape"], f"{key} q")
+        for prop in shape.properties:
+            self._key(prop, f"{key} {_digest(_signature(prop))}")
 
     def shape(self, node, top: bool = False) -> Shape:
         g = self.g
@@ -165,6 +181,28 @@ class Result:
     value: object = None  # ox term
     path: object = None  # rdflib path node
     messages: list | None = None
+    top: Shape | None = None  # the node shape whose focus node this is about (run sets it)
+
+
+def _digest(text: str) -> str:
+    import hashlib
+
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def _signature(shape: Shape) -> str:
+    """What a shape says, as text that does not depend on blank node labels."""
+    def text(v):
+        if isinstance(v, Shape):
+            return "{" + _signature(v) + "}"
+        if isinstance(v, list):
+            return "(" + " ".join(text(x) for x in v) + ")"
+        return "_" if isinstance(v, BNode) else v.n3()
+
+    parts = [shape.sparql_path or ""] + sorted(f"{k}={text(v)}" for k, v in shape.params.items())
+    parts += sorted(m.n3() for m in shape.messages) + sorted(select for _n, select, _m in shape.sparql)
+    parts += sorted("{" + _signature(p) + "}" for p in shape.properties)
+    return " ".join(parts)
 
 
 class Validator:
@@ -173,6 +211,24 @@ class Validator:
     def __init__(self, store: ox.Store, shapes: Shapes):
         self.store, self.shapes = store, shapes
         self._instances: dict = {}
+        self._supers: dict = {}
+        self.sparse = False  # a few focus nodes (run's `only`): look each up instead of every instance
+
+    def is_instance(self, v, cls) -> bool:
+        """v a/rdfs:subClassOf* cls, from v's types (their superclasses looked up once each)."""
+        if not self.sparse:
+            return v in self.instances(cls)
+        if isinstance(v, ox.Literal):
+            return False
+        target = ox.NamedNode(str(cls))
+        for q in self.store.quads_for_pattern(v, ox.NamedNode(str(RDF.type)), None, ox.DefaultGraph()):
+            t = q.object
+            if t not in self._supers:
+                self._supers[t] = {t} | ({row[0] for row in self.store.query(
+                    f"SELECT DISTINCT ?c WHERE {{ {t} <{RDFS_SUBCLASS}>+ ?c }}")} if isinstance(t, ox.NamedNode) else set())
+            if target in self._supers[t]:
+                return True
+        return False
 
     def instances(self, cls) -> set:
         key = str(cls)
@@ -180,6 +236,27 @@ class Validator:
             q = f"SELECT DISTINCT ?x WHERE {{ ?x a/<{RDFS_SUBCLASS}>* <{key}> }}"
             self._instances[key] = {row[0] for row in self.store.query(q)}
         return self._instances[key]
+
+    def focus_among(self, shape: Shape, candidates: set) -> set:
+        """The focus nodes of `shape` among `candidates`, each looked up (focus_nodes finds them all)."""
+        out: set = set()
+        for kind, value in shape.targets:
+            if kind == "targetNode":
+                out |= {to_ox(value)} & candidates
+            elif kind == "targetClass":
+                out |= {c for c in candidates if self.is_instance(c, value)}
+            elif kind == "targetSubjectsOf":
+                p = to_ox(value)
+                out |= {c for c in candidates if not isinstance(c, ox.Literal) and next(
+                    iter(self.store.quads_for_pattern(c, p, None, ox.DefaultGraph())), None) is not None}
+            elif kind == "targetObjectsOf":
+                p = to_ox(value)
+                out |= {c for c in candidates
+                        if next(iter(self.store.quads_for_pattern(None, p, c, ox.DefaultGraph())), None) is not None}
+            else:
+                out |= {row["this"] for row in self.store.query(_restricted(value, candidates))
+                        if row["this"] in candidates}
+        return out
 
     def focus_nodes(self, shape: Shape) -> set:
         out: set = set()
@@ -212,6 +289,13 @@ class Validator:
                 if q.subject in out:
                     out[q.subject].append(q.object)
             return out
+        if self.sparse:
+            from chainkg.build.shapereach import shape_path, walk
+
+            tree = shape_path(self.shapes.g, path)
+            for f in focus:
+                out[f] = list(walk(self.store, tree, {f}))
+            return out
         for row in self.store.query(f"SELECT DISTINCT ?this ?v WHERE {{ ?this {shape.sparql_path} ?v }}"):
             if row[0] in out:
                 out[row[0]].append(row[1])
@@ -221,7 +305,7 @@ class Validator:
     def conforms_value(self, shape: Shape, name: str, v) -> bool:
         arg = shape.params[name]
         if name == "class":
-            return v in self.instances(arg)
+            return self.is_instance(v, arg)
         if name == "datatype":
             if not isinstance(v, ox.Literal):
                 return False
@@ -294,17 +378,22 @@ class Validator:
                 out.append(Result(f, shape, _component("qualifiedMaxCount"), path=shape.path))
         return out
 
-    def run(self, only: set | None = None) -> list[Result]:
-        """Every result; with `only` (ox terms), just those about these focus nodes."""
+    def run(self, only: set | dict | None = None) -> list[Result]:
+        """Every result; with `only` (ox terms), just those about these focus nodes; a dict gives them
+        per node shape (its rdflib node), shapereach.ALL for every focus node of that shape, and a
+        shape it does not name has none."""
+        from chainkg.build.shapereach import ALL
+
         results: list[Result] = []
         for shape in self.shapes.node_shapes:
             if shape.params.get("deactivated"):
                 continue
-            focus = self.focus_nodes(shape)
-            if only is not None:
-                focus &= only
+            among = only.get(shape.node, set()) if isinstance(only, dict) else only
+            self.sparse = among is not None and among != ALL
+            focus = self.focus_among(shape, among) if self.sparse else self.focus_nodes(shape)
             if not focus:
                 continue
+            start = len(results)
             for name in shape.params:
                 if name in VALUE_PARAMS and name != "hasValue":
                     results += [Result(f, shape, _component(name), value=f) for f in focus
@@ -319,6 +408,8 @@ class Validator:
                     results += self.property_results(prop, f, vals)
             for node, select, messages in shape.sparql:
                 results += self.sparql_results(shape, node, select, messages, focus)
+            for r in results[start:]:
+                r.top = shape
         return results
 
     def sparql_results(self, shape: Shape, node, select: str, messages: list, focus: set) -> list:
@@ -326,6 +417,8 @@ class Validator:
         if re.search(r"\$\w", text):
             raise Unsupported("pre-bound variables other than $this in a SPARQL constraint")
         out = []
+        if self.sparse:
+            text = _restricted(text, focus)
         for row in self.store.query(text):
             f = row["this"]
             if f not in focus:
@@ -336,6 +429,16 @@ class Validator:
                               path=to_rdflib(path) if path is not None else shape.path,
                               messages=[_fill(m, row) for m in messages]))
         return out
+
+
+def _restricted(select: str, nodes: set) -> str:
+    """`select` with ?this bound to `nodes` (a VALUES block opening its WHERE group), when none of
+    them is a blank node (a query cannot name one): else `select` as it is, the caller filtering."""
+    if any(isinstance(n, ox.BlankNode) for n in nodes):
+        return select
+    where = re.search(r"\bWHERE\s*\{", select, re.IGNORECASE) or re.search(r"\{", select)
+    values = " VALUES ?this { " + " ".join(str(n) for n in nodes) + " } "
+    return select[:where.end()] + values + select[where.end():]
 
 
 def _binding(row, name):
@@ -384,3 +487,12 @@ def report_graph(results: list[Result]) -> Graph:
 def validate_store(store: ox.Store, shapes_graph: Graph, only: set | None = None) -> Graph:
     """Validate the default graph of `store` against `shapes_graph`; the report graph."""
     return report_graph(Validator(store, Shapes(shapes_graph)).run(only))
+
+
+def validate_rows(store: ox.Store, shapes_graph: Graph) -> tuple[Graph, list]:
+    """validate_store's report graph, and the results as rows a build keeps for the next one
+    (shapereach.dump_results: what an incremental rebuild carries over)."""
+    from chainkg.build.shapereach import dump_results
+
+    found = Validator(store, Shapes(shapes_graph)).run()
+    return report_graph(found), dump_results(found)
